@@ -1,0 +1,36 @@
+"""pm: Livepeer probabilistic micropayments, byte-for-byte like go-livepeer and TicketBroker.
+
+The C core (``pm._native``, built with cffi) hashes, signs, recovers and checks wins; this
+package wraps it in validated, typed values. See DESIGN.md for the layers.
+"""
+
+from __future__ import annotations
+
+from .errors import PMError
+from .ticket import (
+    BatchCheck,
+    ExpirationParams,
+    SignedTicket,
+    SigStatus,
+    Ticket,
+    TicketBatch,
+    TicketParams,
+    is_winning,
+    validate_batch,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BatchCheck",
+    "ExpirationParams",
+    "PMError",
+    "SigStatus",
+    "SignedTicket",
+    "Ticket",
+    "TicketBatch",
+    "TicketParams",
+    "__version__",
+    "is_winning",
+    "validate_batch",
+]

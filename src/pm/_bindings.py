@@ -1,0 +1,299 @@
+"""The only module that touches the C core's ``ffi`` and ``lib``.
+
+Every binding has the same shape: check types and lengths (so C never reads or writes out of
+bounds even if it did not check again), wrap inputs with ``ffi.from_buffer`` (no copy), allocate
+outputs in Python, call, map the status code, return ``bytes``. cffi releases the GIL around
+each C call, so the batch functions run in parallel on several threads.
+
+At import, libsecp256k1's entry points are taken from the coincurve wheel and handed to the C
+core as a function-pointer table together with coincurve's randomised global context.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Sequence
+
+import coincurve._libsecp256k1 as _cc
+from coincurve.context import GLOBAL_CONTEXT as _CC_CONTEXT
+
+from ._native import ffi, lib
+from .errors import InvalidInput, InvalidPrivateKey, InvalidType, NativeError
+
+OK = lib.PM_OK
+ERR_SIG_LENGTH = lib.PM_ERR_SIG_LENGTH
+ERR_SIG_HIGH_S = lib.PM_ERR_SIG_HIGH_S
+ERR_SIG_V = lib.PM_ERR_SIG_V
+ERR_SIG_RECOVER = lib.PM_ERR_SIG_RECOVER
+ERR_WRONG_SIGNER = lib.PM_ERR_WRONG_SIGNER
+SIG_LEN = 65
+FLAT_LENGTHS = (lib.PM_FLAT_NO_AUX, lib.PM_FLAT_WITH_AUX)
+
+# pm_secp_api field -> libsecp256k1 symbol exported by coincurve's extension.
+_SECP_SYMBOLS = {
+    "ecdsa_sign_recoverable": "secp256k1_ecdsa_sign_recoverable",
+    "recoverable_signature_serialize_compact": (
+        "secp256k1_ecdsa_recoverable_signature_serialize_compact"
+    ),
+    "recoverable_signature_parse_compact": "secp256k1_ecdsa_recoverable_signature_parse_compact",
+    "ecdsa_recover": "secp256k1_ecdsa_recover",
+    "ec_pubkey_serialize": "secp256k1_ec_pubkey_serialize",
+    "ec_pubkey_create": "secp256k1_ec_pubkey_create",
+    "ec_seckey_verify": "secp256k1_ec_seckey_verify",
+}
+
+
+def _install_secp() -> None:
+    api = ffi.new("pm_secp_api *")
+    for field, symbol in _SECP_SYMBOLS.items():
+        try:
+            fn = _cc.ffi.addressof(_cc.lib, symbol)
+        except (AttributeError, KeyError, TypeError) as exc:
+            raise ImportError(
+                f"coincurve's libsecp256k1 does not export {symbol}; pm needs a coincurve "
+                "build with the recovery module"
+            ) from exc
+        address = int(_cc.ffi.cast("uintptr_t", fn))
+        setattr(api, field, ffi.cast(ffi.typeof(getattr(api, field)), address))
+    ctx = getattr(_CC_CONTEXT, "ctx", _CC_CONTEXT)  # coincurve < 20 wraps the pointer
+    api.ctx = ffi.cast("void *", int(_cc.ffi.cast("uintptr_t", ctx)))
+    api.uncompressed_flag = _cc.lib.SECP256K1_EC_UNCOMPRESSED
+    rc = lib.pm_secp_install(api)
+    if rc != OK:
+        raise ImportError(f"pm_secp_install failed with status {rc}")
+
+
+_install_secp()
+
+if array("I").itemsize != 4:  # pragma: no cover - every supported platform has 32-bit unsigned int
+    raise ImportError("pm needs array('I') to hold 32-bit unsigned integers")
+
+
+def _buf(name: str, value: object, length: int | None = None) -> bytes:
+    if not isinstance(value, bytes | bytearray | memoryview):
+        raise InvalidType(
+            f"{name} must be bytes, not {type(value).__name__}", name=name, value=value
+        )
+    data = bytes(value) if not isinstance(value, bytes) else value
+    if length is not None and len(data) != length:
+        raise InvalidInput(
+            f"{name} must be {length} bytes, got {len(data)}", name=name, value=len(data)
+        )
+    return data
+
+
+def _check(function: str, rc: int) -> None:
+    if rc == OK:
+        return
+    if rc == lib.PM_ERR_SECKEY:
+        raise InvalidPrivateKey("must be in [1, N) where N is the secp256k1 order")
+    raise NativeError(function, rc)
+
+
+def nonce_array(nonces: Sequence[int] | array[int]) -> array[int]:
+    """``nonces`` as an ``array('I')`` (uint32), rejecting anything out of range."""
+    if isinstance(nonces, array) and nonces.typecode == "I":
+        return nonces
+    try:
+        return array("I", nonces)
+    except OverflowError as exc:
+        bad = next(n for n in nonces if not 0 <= n < 2**32)
+        raise InvalidInput(
+            f"sender nonce must be a uint32, got {bad}", name="sender_nonce", value=bad
+        ) from exc
+    except TypeError as exc:
+        raise InvalidType(f"sender nonces must be ints: {exc}", name="sender_nonce") from exc
+
+
+def keccak256(data: bytes) -> bytes:
+    data = _buf("data", data)
+    out = ffi.new("uint8_t[32]")
+    _check("pm_keccak256", lib.pm_keccak256(ffi.from_buffer(data), len(data), out))
+    return bytes(ffi.buffer(out))
+
+
+def personal_digest(msg32: bytes) -> bytes:
+    msg32 = _buf("msg32", msg32, 32)
+    out = ffi.new("uint8_t[32]")
+    _check("pm_personal_digest", lib.pm_personal_digest(ffi.from_buffer(msg32), out))
+    return bytes(ffi.buffer(out))
+
+
+def ticket_hash(flat: bytes) -> bytes:
+    flat = _buf("flat", flat)
+    if len(flat) not in FLAT_LENGTHS:
+        raise InvalidInput(
+            f"flat ticket must be 168 or 232 bytes, got {len(flat)}", name="flat", value=len(flat)
+        )
+    out = ffi.new("uint8_t[32]")
+    _check("pm_ticket_hash", lib.pm_ticket_hash(ffi.from_buffer(flat), len(flat), out))
+    return bytes(ffi.buffer(out))
+
+
+def seckey_address(seckey: bytes) -> bytes:
+    seckey = _buf("private_key", seckey, 32)
+    out = ffi.new("uint8_t[20]")
+    _check("pm_seckey_address", lib.pm_seckey_address(ffi.from_buffer(seckey), out))
+    return bytes(ffi.buffer(out))
+
+
+def sign_digest(seckey: bytes, digest: bytes) -> bytes:
+    seckey = _buf("private_key", seckey, 32)
+    digest = _buf("digest", digest, 32)
+    out = ffi.new("uint8_t[65]")
+    _check(
+        "pm_sign_digest", lib.pm_sign_digest(ffi.from_buffer(seckey), ffi.from_buffer(digest), out)
+    )
+    return bytes(ffi.buffer(out))
+
+
+def sign_msg32_batch(seckey: bytes, msgs: bytes) -> bytes:
+    """Sign ``personal_digest`` of each 32-byte message in the flat ``msgs``; n*65 bytes out."""
+    seckey = _buf("private_key", seckey, 32)
+    msgs = _buf("msgs", msgs)
+    if len(msgs) % 32:
+        raise InvalidInput(
+            f"msgs must be a multiple of 32 bytes, got {len(msgs)}", name="msgs", value=len(msgs)
+        )
+    n = len(msgs) // 32
+    out = bytearray(SIG_LEN * n)
+    if n:
+        rc = lib.pm_sign_msg32_batch(
+            ffi.from_buffer(seckey), ffi.from_buffer(msgs), n, ffi.from_buffer(out)
+        )
+        _check("pm_sign_msg32_batch", rc)
+    return bytes(out)
+
+
+def recover_msg32(msg32: bytes, sig: bytes) -> tuple[int, bytes]:
+    """(status, address) of ``sig`` over ``personal_digest(msg32)``; address is empty on error."""
+    msg32 = _buf("msg32", msg32, 32)
+    sig = _buf("sig", sig)
+    out = ffi.new("uint8_t[20]")
+    rc = lib.pm_recover_msg32(ffi.from_buffer(msg32), ffi.from_buffer(sig), len(sig), out)
+    if rc in (OK, ERR_SIG_LENGTH, ERR_SIG_HIGH_S, ERR_SIG_V, ERR_SIG_RECOVER):
+        return rc, ffi.buffer(out)[:] if rc == OK else b""
+    raise NativeError("pm_recover_msg32", rc)
+
+
+def win_check(sig: bytes, rand32: bytes, winprob32: bytes) -> bool:
+    sig = _buf("sig", sig)
+    rand32 = _buf("recipient_rand", rand32, 32)
+    winprob32 = _buf("win_prob", winprob32, 32)
+    won = ffi.new("uint8_t *")
+    rc = lib.pm_win_check(
+        ffi.from_buffer(sig), len(sig), ffi.from_buffer(rand32), ffi.from_buffer(winprob32), won
+    )
+    _check("pm_win_check", rc)
+    return bool(won[0])
+
+
+def _template(flat: bytes) -> bytes:
+    flat = _buf("flat_template", flat)
+    if len(flat) not in FLAT_LENGTHS:
+        raise InvalidInput(
+            f"flat ticket must be 168 or 232 bytes, got {len(flat)}",
+            name="flat_template",
+            value=len(flat),
+        )
+    return flat
+
+
+def create_tickets(
+    seckey: bytes, flat_template: bytes, nonces: array[int], *, want_hashes: bool = False
+) -> tuple[bytes, bytes]:
+    """(hashes, sigs) of tickets that differ from the template only in the nonce.
+
+    ``hashes`` is n*32 bytes (empty unless ``want_hashes``), ``sigs`` n*65 bytes.
+    """
+    seckey = _buf("private_key", seckey, 32)
+    flat = _template(flat_template)
+    n = len(nonces)
+    sigs = bytearray(SIG_LEN * n)
+    hashes = bytearray(32 * n if want_hashes else 0)
+    if n:
+        rc = lib.pm_create_tickets(
+            ffi.from_buffer(seckey),
+            ffi.from_buffer(flat),
+            len(flat),
+            ffi.from_buffer("uint32_t[]", nonces),
+            n,
+            ffi.from_buffer(hashes) if want_hashes else ffi.NULL,
+            ffi.from_buffer(sigs),
+        )
+        _check("pm_create_tickets", rc)
+    return bytes(hashes), bytes(sigs)
+
+
+def validate_tickets(
+    flat_template: bytes,
+    nonces: array[int],
+    sigs: bytes,
+    expected_sender: bytes,
+    rand32: bytes | None,
+) -> tuple[bytes, bytes]:
+    """(status, won): one byte per ticket each. ``sigs`` is n*65 bytes."""
+    flat = _template(flat_template)
+    sigs = _buf("sigs", sigs)
+    expected_sender = _buf("expected_sender", expected_sender, 20)
+    n = len(nonces)
+    if len(sigs) != SIG_LEN * n:
+        raise InvalidInput(
+            f"sigs must be {SIG_LEN * n} bytes for {n} tickets, got {len(sigs)}",
+            name="sigs",
+            value=len(sigs),
+        )
+    if rand32 is not None:
+        rand32 = _buf("recipient_rand", rand32, 32)
+    status = bytearray(n)
+    won = bytearray(n)
+    if n:
+        rc = lib.pm_validate_tickets(
+            ffi.from_buffer(flat),
+            len(flat),
+            ffi.from_buffer("uint32_t[]", nonces),
+            ffi.from_buffer(sigs),
+            n,
+            ffi.from_buffer(expected_sender),
+            ffi.NULL if rand32 is None else ffi.from_buffer(rand32),
+            ffi.from_buffer(status),
+            ffi.from_buffer(won),
+        )
+        _check("pm_validate_tickets", rc)
+    return bytes(status), bytes(won)
+
+
+def bench_sign_loop(seckey: bytes, digests: bytes) -> bytes:
+    """The raw ``ecdsa_sign_recoverable`` floor over prepared digests (benchmarks only)."""
+    seckey = _buf("private_key", seckey, 32)
+    digests = _buf("digests", digests)
+    n = len(digests) // 32
+    out = bytearray(SIG_LEN * n)
+    if n:
+        _check(
+            "pm_bench_sign_loop",
+            lib.pm_bench_sign_loop(
+                ffi.from_buffer(seckey), ffi.from_buffer(digests), n, ffi.from_buffer(out)
+            ),
+        )
+    return bytes(out)
+
+
+def bench_recover_loop(digests: bytes, sigs: bytes) -> bytes:
+    """The raw ``ecdsa_recover`` floor (benchmarks only); n*64 bytes of internal pubkeys."""
+    digests = _buf("digests", digests)
+    sigs = _buf("sigs", sigs)
+    n = len(digests) // 32
+    if len(sigs) != SIG_LEN * n:
+        raise InvalidInput(
+            "sigs must hold one 65-byte signature per digest", name="sigs", value=len(sigs)
+        )
+    out = bytearray(64 * n)
+    if n:
+        _check(
+            "pm_bench_recover_loop",
+            lib.pm_bench_recover_loop(
+                ffi.from_buffer(digests), ffi.from_buffer(sigs), n, ffi.from_buffer(out)
+            ),
+        )
+    return bytes(out)

@@ -1,0 +1,1 @@
+"""Subcommands of the ``pm`` CLI, one module each (see :mod:`pm.cli`)."""
