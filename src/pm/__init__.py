@@ -34,3 +34,17 @@ __all__ = [
     "is_winning",
     "validate_batch",
 ]
+
+# -- roles: sender and recipient (issue 4) --
+from .chain import InMemoryChain, SenderInfo
+from .recipient import Recipient, RecipientConfig
+from .sender import Sender, SpendingPolicy
+
+__all__ += [
+    "InMemoryChain",
+    "Recipient",
+    "RecipientConfig",
+    "Sender",
+    "SenderInfo",
+    "SpendingPolicy",
+]

@@ -126,3 +126,287 @@ class PaymentError(PMError):
         super().__init__(message)
         self.name = name
         self.value = value
+
+
+# ---------------------------------------------------------------------------------------------
+# Roles: sender and recipient (issue 4; src/pm/sender.py, src/pm/recipient.py).
+# Texts reproduce go-livepeer's (spec/protocol.md §5.2, §5.4, §5.6, §6.2, §6.3); every error
+# carries the compared values as attributes. Addresses in texts are EIP-55.
+# ---------------------------------------------------------------------------------------------
+
+
+def _roles_checksum(addr: bytes) -> str:
+    from pm.crypto import to_checksum_address  # local import: crypto imports this module
+
+    return to_checksum_address(addr)
+
+
+def _roles_rat(x: object) -> str:
+    from pm.pricing import format_rat  # local import: pricing imports this module
+
+    return format_rat(x, 5)  # type: ignore[arg-type]
+
+
+class ChainViewError(PMError):
+    """A chain view raised something that is not a PMError; the text is kept as is."""
+
+    def __init__(self, cause: BaseException) -> None:
+        self.cause = cause
+        super().__init__(str(cause))
+
+
+class SessionNotFound(PMError, KeyError):
+    """Sender: no session with this id (§6.2 step 1: "error loading session: <hex of id>")."""
+
+    def __init__(self, session_id: str) -> None:
+        self.session_id = session_id
+        self.message = f"error loading session: {session_id.encode().hex()}"
+        super().__init__(self.message)
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class TicketSigningError(PMError):
+    """Sender: the signer failed (§6.2 step 4)."""
+
+    def __init__(self, session_id: str, cause: BaseException) -> None:
+        self.session_id = session_id
+        self.cause = cause
+        super().__init__(f"error signing ticket for session: {session_id}: {cause}")
+
+
+class InsufficientSenderReserve(PMError):
+    """Recipient: no acceptable face value for this sender (§5.2 steps 3.7 and 3.8).
+
+    `reason` is "ev" (face value below the ticket EV) or "tx_cost" (below both the current and
+    the average redemption cost); all amounts in wei.
+    """
+
+    def __init__(
+        self,
+        *,
+        reason: str,
+        face_value: int,
+        ev: int,
+        tx_cost: int,
+        avg_tx_cost: int,
+        max_float: int,
+        max_face_value: int,
+    ) -> None:
+        self.reason = reason
+        self.face_value = face_value
+        self.ev = ev
+        self.tx_cost = tx_cost
+        self.avg_tx_cost = avg_tx_cost
+        self.max_float = max_float
+        self.max_face_value = max_face_value
+        super().__init__("insufficient sender reserve")
+
+
+class TicketParamsError(PMError):
+    """Sender: ticket params refused by validateTicketParams (§6.3)."""
+
+
+class TicketParamsNil(TicketParamsError):
+    def __init__(self) -> None:
+        super().__init__("ticketParams is nil")
+
+
+class ExpirationBlockZero(TicketParamsError):
+    """§6.3 check 2: an expiration block of 0 (low 64 bits) would skip every cap."""
+
+    def __init__(self, expiration_block: int) -> None:
+        self.expiration_block = expiration_block
+        super().__init__("ticketParams expiration block is 0")
+
+
+class TicketFaceValueTooLow(TicketParamsError):
+    """§6.3 check 5: EV ≥ faceValue, i.e. winProb = 2**256-1."""
+
+    def __init__(self, face_value: int, win_prob: int) -> None:
+        self.face_value = face_value
+        self.win_prob = win_prob
+        super().__init__(f"ticket faceValue too low faceValue={face_value}")
+
+
+class TicketEVTooHigh(TicketParamsError):
+    """§6.3 check 6 (ev, max_ev: Fraction wei)."""
+
+    def __init__(self, ev: object, max_ev: object) -> None:
+        self.ev = ev
+        self.max_ev = max_ev
+        super().__init__(f"ticket EV {_roles_rat(ev)} > max ticket EV {_roles_rat(max_ev)}")
+
+
+class SenderValidationError(TicketParamsError):
+    """§6.3 check 8 (go-livepeer's ErrSenderValidation)."""
+
+
+class SenderUnlocking(SenderValidationError):
+    def __init__(self, withdraw_round: int, last_initialized_round: int) -> None:
+        self.withdraw_round = withdraw_round
+        self.last_initialized_round = last_initialized_round
+        super().__init__("unable to validate sender: deposit and reserve is set to unlock soon")
+
+
+class NoSenderReserve(SenderValidationError):
+    def __init__(self, funds_remaining: int = 0) -> None:
+        self.funds_remaining = funds_remaining
+        super().__init__("no sender reserve")
+
+
+class NoSenderDeposit(SenderValidationError):
+    def __init__(self, deposit: int = 0) -> None:
+        self.deposit = deposit
+        super().__init__("no sender deposit")
+
+
+class TotalTicketEVTooHigh(TicketParamsError):
+    """§6.3 check 9 (total_ev, max_total_ev: Fraction wei)."""
+
+    def __init__(self, total_ev: object, num_tickets: int, max_total_ev: object) -> None:
+        self.total_ev = total_ev
+        self.num_tickets = num_tickets
+        self.max_total_ev = max_total_ev
+        super().__init__(
+            f"total ticket EV {_roles_rat(total_ev)} for {num_tickets} tickets > "
+            f"max total ticket EV {_roles_rat(max_total_ev)}"
+        )
+
+
+class TicketFaceValueTooHigh(TicketParamsError):
+    """§6.3 check 10: faceValue > ⌊deposit / depositMultiplier⌋ (or the policy's cap)."""
+
+    def __init__(self, face_value: int, max_face_value: int) -> None:
+        self.face_value = face_value
+        self.max_face_value = max_face_value
+        super().__init__(f"ticket faceValue {face_value} > max faceValue {max_face_value}")
+
+
+class ReceiveError(PMError):
+    """Recipient: a ticket (or payment) failed a receive check (§5.4, §5.6).
+
+    `fatal` follows go-livepeer's FatalReceiveErr: a fatal error stops the payment at once;
+    a non-fatal one is remembered while the remaining tickets are still processed.
+    """
+
+    fatal: bool = False
+
+
+class CouldNotGetSenderInfo(ReceiveError):
+    fatal = True
+
+    def __init__(self, sender: bytes, cause: BaseException) -> None:
+        self.sender = sender
+        self.cause = cause
+        super().__init__(f"could not get sender info for {_roles_checksum(sender)}: {cause}")
+
+
+class SenderUnlockingSoon(ReceiveError):
+    fatal = True
+
+    def __init__(self, sender: bytes, withdraw_round: int, last_initialized_round: int) -> None:
+        self.sender = sender
+        self.withdraw_round = withdraw_round
+        self.last_initialized_round = last_initialized_round
+        super().__init__(
+            f"deposit and reserve for sender {_roles_checksum(sender)} is set to unlock soon"
+        )
+
+
+class InvalidTicketRecipient(ReceiveError):
+    fatal = True
+
+    def __init__(self, expected: bytes, actual: bytes) -> None:
+        self.expected = expected
+        self.actual = actual
+        super().__init__("invalid ticket recipient")
+
+
+class InvalidTicketSender(ReceiveError):
+    fatal = True
+
+    def __init__(self, sender: bytes) -> None:
+        self.sender = sender
+        super().__init__("invalid ticket sender")
+
+
+class InvalidRecipientRand(ReceiveError):
+    """The recomputed recipientRand does not hash to the ticket's recipientRandHash.
+
+    Only hashes are kept (never the HMAC output itself): `expected_hash` is keccak of the
+    recomputed recipientRand, `recipient_rand_hash` the ticket's value.
+    """
+
+    fatal = True
+
+    def __init__(self, expected_hash: bytes, recipient_rand_hash: bytes) -> None:
+        self.expected_hash = expected_hash
+        self.recipient_rand_hash = recipient_rand_hash
+        super().__init__("invalid recipientRand for ticket recipientRandHash")
+
+
+class InvalidTicketSignature(ReceiveError):
+    """Non-fatal; `status` is the pm.ticket.SigStatus of the failed check."""
+
+    fatal = False
+
+    def __init__(self, sender: bytes, nonce: int, status: int) -> None:
+        self.sender = sender
+        self.nonce = nonce
+        self.status = status
+        super().__init__("invalid ticket signature")
+
+
+class NonceAlreadySeen(ReceiveError):
+    fatal = False
+
+    def __init__(self, sender: bytes, nonce: int) -> None:
+        self.sender = sender
+        self.nonce = nonce
+        super().__init__(
+            "invalid ticket senderNonce: already seen "
+            f"sender={_roles_checksum(sender)} nonce={nonce}"
+        )
+
+
+class TooManyNonces(ReceiveError):
+    fatal = False
+
+    def __init__(self, sender: bytes, nonce: int, limit: int) -> None:
+        self.sender = sender
+        self.nonce = nonce
+        self.limit = limit
+        super().__init__(
+            "invalid ticket senderNonce: too many values "
+            f"sender={_roles_checksum(sender)} nonce={nonce}"
+        )
+
+
+class TicketParamsExpired(TicketParamsError, ReceiveError):
+    """"TicketParams expired": raised by the sender (§6.3 check 3) and returned, non-fatal, by
+    the recipient (§5.4 check 8); one class as in go-livepeer (ErrTicketParamsExpired)."""
+
+    fatal = False
+
+    def __init__(self, expiration_block: int, last_seen_block: int) -> None:
+        self.expiration_block = expiration_block
+        self.last_seen_block = last_seen_block
+        super().__init__("TicketParams expired")
+
+
+class InvalidExpectedPrice(PaymentError):
+    """§5.6 step 5: the payment's expected price is missing or has pixelsPerUnit 0 (fatal)."""
+
+    def __init__(
+        self, reason: str, price_per_unit: int | None = None, pixels_per_unit: int | None = None
+    ) -> None:
+        self.reason = reason
+        self.price_per_unit = price_per_unit
+        self.pixels_per_unit = pixels_per_unit
+        super().__init__(
+            f'invalid expected price sent with payment err="{reason}"',
+            name="expected_price",
+            value=(price_per_unit, pixels_per_unit),
+        )
