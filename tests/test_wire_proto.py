@@ -1,0 +1,63 @@
+"""The committed protobuf module is exactly what the pinned grpcio-tools generates from
+src/pm/proto/lp_rpc.proto, and it imports with the installed protobuf runtime."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PROTO_DIR = Path(__file__).resolve().parent.parent / "src" / "pm" / "proto"
+
+
+def test_generated_module_is_up_to_date(tmp_path: Path) -> None:
+    pytest.importorskip("grpc_tools", reason="grpcio-tools (a dev dependency) regenerates it")
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "grpc_tools.protoc",
+            f"-I{PROTO_DIR}",
+            f"--python_out={tmp_path}",
+            f"--pyi_out={tmp_path}",
+            str(PROTO_DIR / "lp_rpc.proto"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    for name in ("lp_rpc_pb2.py", "lp_rpc_pb2.pyi"):
+        fresh = (tmp_path / name).read_text()
+        committed = (PROTO_DIR / name).read_text()
+        assert fresh == committed, (
+            f"src/pm/proto/{name} is stale or was made by another protoc: regenerate it with "
+            "the pinned grpcio-tools (see the command in lp_rpc.proto)"
+        )
+
+
+def test_generated_module_imports_and_declares_package_net() -> None:
+    from pm.proto import lp_rpc_pb2 as pb
+
+    assert pb.DESCRIPTOR.package == "net"
+    assert pb.Payment.DESCRIPTOR.full_name == "net.Payment"
+    numbers = {f.name: f.number for f in pb.Payment.DESCRIPTOR.fields}
+    assert numbers == {
+        "ticket_params": 1,
+        "sender": 2,
+        "expiration_params": 3,
+        "ticket_sender_params": 4,
+        "expected_price": 5,
+    }
+    info = {f.name: f.number for f in pb.OrchestratorInfo.DESCRIPTOR.fields}
+    assert info == {
+        "transcoder": 1,
+        "ticket_params": 2,
+        "price_info": 3,
+        "address": 4,
+        "auth_token": 6,
+        "capabilities_prices": 33,
+    }
+    assert {f.name: f.number for f in pb.PaymentResult.DESCRIPTOR.fields} == {"info": 16}
