@@ -29,12 +29,22 @@ static inline uint64_t rotl64(uint64_t x, unsigned n) { return (x << n) | (x >> 
 
 static void keccak_f1600(uint64_t st[25]) {
     for (int round = 0; round < 24; round++) {
-        uint64_t c[5];
-        for (int x = 0; x < 5; x++) c[x] = st[x] ^ st[x + 5] ^ st[x + 10] ^ st[x + 15] ^ st[x + 20];
-        for (int x = 0; x < 5; x++) {
-            uint64_t d = c[(x + 4) % 5] ^ rotl64(c[(x + 1) % 5], 1);
-            for (int y = 0; y < 25; y += 5) st[y + x] ^= d;
+        /* theta: column parities, written out so the compiler keeps them in registers */
+        uint64_t c0 = st[0] ^ st[5] ^ st[10] ^ st[15] ^ st[20];
+        uint64_t c1 = st[1] ^ st[6] ^ st[11] ^ st[16] ^ st[21];
+        uint64_t c2 = st[2] ^ st[7] ^ st[12] ^ st[17] ^ st[22];
+        uint64_t c3 = st[3] ^ st[8] ^ st[13] ^ st[18] ^ st[23];
+        uint64_t c4 = st[4] ^ st[9] ^ st[14] ^ st[19] ^ st[24];
+        uint64_t d0 = c4 ^ rotl64(c1, 1), d1 = c0 ^ rotl64(c2, 1), d2 = c1 ^ rotl64(c3, 1);
+        uint64_t d3 = c2 ^ rotl64(c4, 1), d4 = c3 ^ rotl64(c0, 1);
+        for (int y = 0; y < 25; y += 5) {
+            st[y] ^= d0;
+            st[y + 1] ^= d1;
+            st[y + 2] ^= d2;
+            st[y + 3] ^= d3;
+            st[y + 4] ^= d4;
         }
+        /* rho and pi: walk the single 24-lane cycle of the pi permutation */
         uint64_t carry = st[1];
         for (int i = 0; i < 24; i++) {
             unsigned j = pi_lanes[i];
@@ -42,18 +52,26 @@ static void keccak_f1600(uint64_t st[25]) {
             st[j] = rotl64(carry, rho_offsets[i]);
             carry = tmp;
         }
+        /* chi, row by row */
         for (int y = 0; y < 25; y += 5) {
-            uint64_t row[5];
-            for (int x = 0; x < 5; x++) row[x] = st[y + x];
-            for (int x = 0; x < 5; x++) st[y + x] = row[x] ^ (~row[(x + 1) % 5] & row[(x + 2) % 5]);
+            uint64_t a0 = st[y], a1 = st[y + 1], a2 = st[y + 2], a3 = st[y + 3], a4 = st[y + 4];
+            st[y] = a0 ^ (~a1 & a2);
+            st[y + 1] = a1 ^ (~a2 & a3);
+            st[y + 2] = a2 ^ (~a3 & a4);
+            st[y + 3] = a3 ^ (~a4 & a0);
+            st[y + 4] = a4 ^ (~a0 & a1);
         }
+        /* iota */
         st[0] ^= round_constants[round];
     }
 }
 
 static inline uint64_t load64_le(const uint8_t *p) {
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--) v = (v << 8) | p[i];
+    uint64_t v;
+    memcpy(&v, p, 8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    v = __builtin_bswap64(v);
+#endif
     return v;
 }
 

@@ -31,13 +31,13 @@ _PERSONAL_PREFIX = b"\x19Ethereum Signed Message:\n"
 
 def keccak256(data: bytes) -> bytes:
     """Keccak-256 (Ethereum's, not NIST SHA3-256) of ``data``: 32 bytes."""
-    return _bindings.keccak256(check_bytes("data", data))
+    return _bindings.keccak256(data)  # checks the type itself
 
 
 def personal_digest(msg32: bytes) -> bytes:
     """``keccak("\\x19Ethereum Signed Message:\\n32" || msg32)``: what a ticket signature signs
     (spec/protocol.md §2.1)."""
-    return _bindings.personal_digest(check_bytes32("msg32", msg32))
+    return _bindings.personal_digest(msg32)  # checks type and length itself
 
 
 def personal_digest_any(msg: bytes) -> bytes:
