@@ -1,0 +1,45 @@
+"""Reference models of the Livepeer protocol contracts around the TicketBroker.
+
+spec/protocol-economics.md: :class:`RoundsManager` (rounds, initialization, block hashes),
+:class:`BondingManager` (delegated stake, the transcoder pool, rewards and fee sharing with the
+LIP-36 factors), :class:`Minter` (inflation, mintable LPT, LPT/ETH custody),
+:class:`LivepeerToken`, governance (:class:`BondingVotes`, :class:`LivepeerGovernor`,
+:class:`Treasury`) and the :class:`Protocol` facade that wires them (with
+:class:`pm.broker.TicketBroker` when available) using Arbitrum One parameters.
+"""
+
+from __future__ import annotations
+
+from .bonding_manager import (
+    MAX_FUTURE_ROUND,
+    BondingManager,
+    BrokerBondingView,
+    Delegator,
+    DelegatorStatus,
+    EarningsPool,
+    Transcoder,
+    TranscoderStatus,
+    UnbondingLock,
+)
+from .minter import Minter
+from .rounds_manager import RoundsManager
+from .sorted_list import SortedDoublyLL
+from .token import BURNER_ROLE, MINTER_ROLE, LivepeerToken
+
+__all__ = [
+    "BURNER_ROLE",
+    "MAX_FUTURE_ROUND",
+    "MINTER_ROLE",
+    "BondingManager",
+    "BrokerBondingView",
+    "Delegator",
+    "DelegatorStatus",
+    "EarningsPool",
+    "LivepeerToken",
+    "Minter",
+    "RoundsManager",
+    "SortedDoublyLL",
+    "Transcoder",
+    "TranscoderStatus",
+    "UnbondingLock",
+]
