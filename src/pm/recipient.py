@@ -21,7 +21,7 @@ import heapq
 import hmac
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -49,6 +49,7 @@ from pm.errors import (
 from pm.evm import check_address, check_bytes, check_uint, minbe, u256
 from pm.pricing import expected_value, win_prob_for
 from pm.ticket import ExpirationParams, SignedTicket, TicketBatch, TicketParams
+from pm.wire import Payment, check_payment, decode_payment, decode_payment_header
 
 __all__ = [
     "ARBITRUM_ONE",
@@ -772,6 +773,49 @@ class Recipient:
             ev=ev,
             credited=credited,
             winners=winners,
+        )
+
+    def receive_payment(
+        self,
+        payment: Payment | str | bytes,
+        *,
+        manifest_id: str = "",
+        is_active: Callable[[bytes], bool] | None = None,
+    ) -> ReceiveResults:
+        """Processes one incoming Payment like go-livepeer's ProcessPayment (§5.6).
+
+        `payment` is a decoded `pm.wire.Payment`, a `Livepeer-Payment` header value (str,
+        base64) or the serialized protobuf (bytes); malformed input raises
+        `Base64DecodeError` / `ProtobufDecodeError` ("base64 decode error: …", "protobuf
+        unmarshal error: …", HTTP 402 in go-livepeer). Then, in Go's order and before any
+        ticket check: params without a sender raise `PaymentError` "Could not find Sender for
+        payment: …"; a payment without params is free and returns empty results (go-livepeer
+        also fixes the session price at 0; pm keeps no per-session price); if `is_active` is
+        given, an inactive recipient raises "orchestrator 0x… is inactive in round N, cannot
+        process payments"; a missing expected price or pixelsPerUnit 0 raise
+        `InvalidExpectedPrice`. The tickets (built with the payment's field-3 expiration
+        params) then go through `receive` with the echoed seed and expected price.
+        """
+        if isinstance(payment, str):
+            payment = decode_payment_header(payment)
+        elif isinstance(payment, bytes | bytearray | memoryview):
+            payment = decode_payment(payment)
+        elif not isinstance(payment, Payment):
+            raise InvalidType(
+                f"payment must be a Payment, a header str or bytes, not {type(payment).__name__}",
+                name="payment",
+                value=payment,
+            )
+        price = check_payment(
+            payment, is_active=is_active, current_round=self.chain.last_initialized_round
+        )
+        if price is None or payment.ticket_params is None:
+            return ReceiveResults([])
+        return self.receive(
+            payment.to_batch(),
+            payment.ticket_params.seed,
+            payment.expected_price,
+            manifest_id=manifest_id,
         )
 
     def _new_nonce_set(self, rand: int, expiration_block: int) -> _NonceSet:

@@ -27,12 +27,15 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import TypeVar
 
+from .crypto import to_checksum_address
 from .errors import (
     Base64DecodeError,
+    InvalidExpectedPrice,
     InvalidInput,
     InvalidType,
     PaymentError,
@@ -50,6 +53,7 @@ __all__ = [
     "PriceInfo",
     "RedeemerTicket",
     "WireTicketParams",
+    "check_payment",
     "decode_orchestrator_info",
     "decode_payment",
     "decode_payment_header",
@@ -61,6 +65,7 @@ __all__ = [
     "encode_payment_result",
     "encode_redeemer_ticket",
     "pb",
+    "split_sigs",
 ]
 
 _INT64_MIN = -(2**63)
@@ -704,44 +709,55 @@ def decode_redeemer_ticket(data: bytes | bytearray | memoryview) -> RedeemerTick
         raise _guard("Ticket", exc) from exc
 
 
-# -- orchestrator-side payment checks (spec/protocol.md §5.6 steps 2, 3, 5) ---------------
+# -- orchestrator-side payment checks (spec/protocol.md §5.6 steps 2-5) -------------------
 
 
-def check_payment(payment: Payment) -> Fraction | None:
+def check_payment(
+    payment: Payment,
+    *,
+    is_active: Callable[[bytes], bool] | None = None,
+    current_round: Callable[[], int] | None = None,
+) -> Fraction | None:
     """The orchestrator's checks on a Payment before any ticket (§5.6), in Go's order.
 
-    Returns ``None`` for a free payment (no ticket params: step 3; the session price becomes
+    Returns ``None`` for a free payment (no ticket params, step 3: the session price becomes
     0), else the expected price per pixel (wei/pixel) the tickets are validated with.
-    Raises :class:`~pm.errors.PaymentError` (fatal) with go-livepeer's text for a missing
-    sender (step 2), a missing or zero-pixel expected price (step 5), and for missing
-    expiration params (which crash go-livepeer). Step 4 (the recipient must be an active
-    orchestrator) needs chain data and is the caller's.
+    Raises :class:`~pm.errors.PaymentError` (fatal) with go-livepeer's text for:
+
+    - step 2, params without a sender: "Could not find Sender for payment: …";
+    - step 4, when ``is_active(recipient)`` is given and false: "orchestrator 0x… is inactive
+      in round N, cannot process payments" (N from ``current_round()``);
+    - step 5, :class:`~pm.errors.InvalidExpectedPrice`: 'invalid expected price sent with
+      payment err="expected price is nil"' or '…err="pixels per unit is 0"';
+    - missing expiration params (field 3), which go-livepeer dereferences unchecked.
     """
     if not isinstance(payment, Payment):
         raise InvalidType("payment must be a Payment", name="payment", value=payment)
-    if payment.ticket_params is not None and payment.sender is None:
+    tp = payment.ticket_params
+    if tp is not None and payment.sender is None:
         raise PaymentError(
             f"Could not find Sender for payment: {_describe(payment)}", name="sender", value=None
         )
-    if payment.ticket_params is None:
+    if tp is None:
         return None
-    if payment.expected_price is None:
+    if is_active is not None and not is_active(tp.recipient):
+        round_text = str(current_round()) if current_round is not None else "?"
         raise PaymentError(
-            'invalid expected price sent with payment err="expected price is nil"',
-            name="expected_price",
-            value=None,
+            f"orchestrator {to_checksum_address(tp.recipient)} is inactive in round "
+            f"{round_text}, cannot process payments",
+            name="recipient",
+            value=tp.recipient,
         )
-    if payment.expected_price.pixels_per_unit == 0:
-        raise PaymentError(
-            'invalid expected price sent with payment err="pixels per unit is 0"',
-            name="expected_price",
-            value=payment.expected_price,
-        )
+    price = payment.expected_price
+    if price is None:
+        raise InvalidExpectedPrice("expected price is nil")
+    if price.pixels_per_unit == 0:
+        raise InvalidExpectedPrice("pixels per unit is 0", price.price_per_unit, 0)
     if payment.expiration_params is None:
         raise PaymentError(
             "invalid payment: missing expiration params", name="expiration_params", value=None
         )
-    return payment.expected_price.price_per_pixel
+    return price.price_per_pixel
 
 
 def _describe(payment: Payment) -> str:
