@@ -18,7 +18,9 @@ from pm.crypto import PrivateKeySigner, keccak256, recover_address
 
 KEY = (0xBEEF).to_bytes(32, "big")
 SIGNER = PrivateKeySigner(KEY)
-TICKET = Ticket(b"\x11" * 20, SIGNER.address, 10**15, 2**250, 7, keccak256(b"r"), 42, keccak256(b"b"))
+TICKET = Ticket(
+    b"\x11" * 20, SIGNER.address, 10**15, 2**250, 7, keccak256(b"r"), 42, keccak256(b"b")
+)
 FLAT = TICKET.flat()  # 232 bytes, the common case
 MSG = TICKET.hash()
 SIG = SIGNER.sign(MSG)
@@ -39,11 +41,20 @@ def test_ticket_hash(benchmark: Bench, impl: str) -> None:
     if impl == "pm":
         result = benchmark(TICKET.hash)
     else:
-        result = benchmark(lambda: _reference.keccak256(_reference.ticket_flat(
-            TICKET.recipient, TICKET.sender, TICKET.face_value, TICKET.win_prob,
-            TICKET.sender_nonce, TICKET.recipient_rand_hash, TICKET.creation_round,
-            TICKET.creation_round_block_hash,
-        )))
+        result = benchmark(
+            lambda: _reference.keccak256(
+                _reference.ticket_flat(
+                    TICKET.recipient,
+                    TICKET.sender,
+                    TICKET.face_value,
+                    TICKET.win_prob,
+                    TICKET.sender_nonce,
+                    TICKET.recipient_rand_hash,
+                    TICKET.creation_round,
+                    TICKET.creation_round_block_hash,
+                )
+            )
+        )
     assert result == MSG
 
 

@@ -63,7 +63,11 @@ def test_keccak_every_length_around_rate(length: int) -> None:
 
 
 def test_keccak_accepts_bytes_like() -> None:
-    assert keccak256(bytearray(b"abc")) == keccak256(memoryview(b"abc")) == _reference.keccak256(b"abc")
+    assert (
+        keccak256(bytearray(b"abc"))
+        == keccak256(memoryview(b"abc"))
+        == _reference.keccak256(b"abc")
+    )
 
 
 @given(hashes)
@@ -96,7 +100,9 @@ def test_recover_matches_eth_account(key: bytes, msg: bytes) -> None:
 def test_message_signatures(key: bytes, msg: bytes) -> None:
     signer = PrivateKeySigner(key)
     sig = signer.sign_message(msg)
-    assert bytes(Account.sign_message(encode_defunct(primitive=msg), private_key=key).signature) == sig
+    assert (
+        bytes(Account.sign_message(encode_defunct(primitive=msg), private_key=key).signature) == sig
+    )
     assert recover_message_address(msg, sig) == signer.address
 
 
@@ -120,7 +126,9 @@ def test_signature_check_order() -> None:
         recover_address(msg, sig[:64])
     assert str(length_err.value) == "invalid signature length"
     assert length_err.value.length == 64
-    high = r + (N - s).to_bytes(32, "big") + bytes([55 - v])  # the same point with -s and the flipped parity
+    high = (
+        r + (N - s).to_bytes(32, "big") + bytes([55 - v])
+    )  # the same point with -s and the flipped parity
     with pytest.raises(SignatureSTooHigh, match="signature s value too high"):
         recover_address(msg, high)
     # high s wins over a bad v, as in go-livepeer

@@ -49,15 +49,26 @@ SIGNER = PrivateKeySigner((0xC0FFEE).to_bytes(32, "big"))
 def test_hash_equals_eth_abi_encode_packed(t: Ticket) -> None:
     types = ["address", "address", "uint256", "uint256", "uint256", "bytes32", "bytes"]
     values = [
-        "0x" + t.recipient.hex(), "0x" + t.sender.hex(), t.face_value, t.win_prob,
-        t.sender_nonce, t.recipient_rand_hash, t.aux_data,
+        "0x" + t.recipient.hex(),
+        "0x" + t.sender.hex(),
+        t.face_value,
+        t.win_prob,
+        t.sender_nonce,
+        t.recipient_rand_hash,
+        t.aux_data,
     ]
     packed = encode_packed(types, values)
     assert t.flat() == packed
     assert t.hash() == _reference.keccak256(packed)
     ref_flat = _reference.ticket_flat(
-        t.recipient, t.sender, t.face_value, t.win_prob, t.sender_nonce,
-        t.recipient_rand_hash, t.creation_round, t.creation_round_block_hash,
+        t.recipient,
+        t.sender,
+        t.face_value,
+        t.win_prob,
+        t.sender_nonce,
+        t.recipient_rand_hash,
+        t.creation_round,
+        t.creation_round_block_hash,
     )
     assert t.flat() == ref_flat
 
@@ -114,8 +125,14 @@ def test_validate_batch_flags_each_bad_ticket() -> None:
     bad[6] = sigs[7]  # a valid signature of another nonce recovers to someone else
     check = validate_batch(template, nonces, bad, recipient_rand=7)
     assert check.statuses == [
-        SigStatus.OK, SigStatus.BAD_LENGTH, SigStatus.HIGH_S, SigStatus.BAD_V,
-        SigStatus.UNRECOVERABLE, SigStatus.WRONG_SIGNER, SigStatus.WRONG_SIGNER, SigStatus.OK,
+        SigStatus.OK,
+        SigStatus.BAD_LENGTH,
+        SigStatus.HIGH_S,
+        SigStatus.BAD_V,
+        SigStatus.UNRECOVERABLE,
+        SigStatus.WRONG_SIGNER,
+        SigStatus.WRONG_SIGNER,
+        SigStatus.OK,
     ]
     assert not any(check.won[i] for i in range(1, 7))  # bad signatures never win
     assert check.winners() == [i for i in (0, 7) if check.won[i]]
@@ -130,7 +147,9 @@ def test_validate_batch_without_rand_never_wins() -> None:
 
 def test_ticket_batch_views_and_memory_layout() -> None:
     exp = ExpirationParams(42, keccak256(b"b"))
-    params = TicketParams(b"\x11" * 20, 10**15, 2**255, keccak256(b"r"), 99, 1000, Fraction(3, 2), exp)
+    params = TicketParams(
+        b"\x11" * 20, 10**15, 2**255, keccak256(b"r"), 99, 1000, Fraction(3, 2), exp
+    )
     template = params.ticket(SIGNER.address, 0)
     assert template == _template()
     nonces = array("I", range(1, 101))
@@ -153,7 +172,9 @@ def test_ticket_batch_from_wire_like_signatures() -> None:
     params = TicketParams(b"\x22" * 20, 100, 100, keccak256(b"h"), 1, 50, Fraction(1), exp)
     template = params.ticket(SIGNER.address, 0, exp)
     good = [SIGNER.sign(template.with_nonce(n).hash()) for n in (1, 2, 3)]
-    batch = TicketBatch.from_signatures(params, SIGNER.address, exp, [1, 2, 3], [good[0], b"foo", good[2]])
+    batch = TicketBatch.from_signatures(
+        params, SIGNER.address, exp, [1, 2, 3], [good[0], b"foo", good[2]]
+    )
     assert batch.sig(1) == b"foo"
     assert batch.validate(None).statuses == [SigStatus.OK, SigStatus.BAD_LENGTH, SigStatus.OK]
 
@@ -179,8 +200,12 @@ def test_ticket_batch_from_wire_like_signatures() -> None:
 )
 def test_ticket_rejects_bad_fields(kwargs: dict[str, object], exc: type[Exception]) -> None:
     fields: dict[str, object] = {
-        "recipient": bytes(20), "sender": bytes(20), "face_value": 0, "win_prob": 0,
-        "sender_nonce": 0, "recipient_rand_hash": bytes(32),
+        "recipient": bytes(20),
+        "sender": bytes(20),
+        "face_value": 0,
+        "win_prob": 0,
+        "sender_nonce": 0,
+        "recipient_rand_hash": bytes(32),
     }
     fields.update(kwargs)
     with pytest.raises(exc) as info:

@@ -9,8 +9,13 @@ import pytest
 from conftest import load_vectors
 
 from pm import ExpirationParams, Ticket, is_winning
-from pm.crypto import address_from_hex, keccak256, recover_address, to_checksum_address
-from pm.crypto import PrivateKeySigner
+from pm.crypto import (
+    PrivateKeySigner,
+    address_from_hex,
+    keccak256,
+    recover_address,
+    to_checksum_address,
+)
 from pm.pricing import MAX_WIN_PROB, expected_value, format_rat, win_prob_for, win_prob_rat
 
 M = MAX_WIN_PROB
