@@ -38,7 +38,8 @@ def win_prob_for(face_value: int, ev: int) -> int:
     face_value > 2**64 and r is a non-zero multiple of 2**64.
 
     ``face_value == 0`` gives 0 and ``face_value == ev`` gives M. A face value below ``ev``
-    cannot carry that EV and is rejected (go-livepeer errors out before reaching this step).
+    cannot carry that EV and is rejected (go-livepeer errors out before reaching this step), and
+    so is a result above M (Go would silently write a corrupt field).
     """
     check_uint("face_value", face_value)
     check_uint("ev", ev)
@@ -53,7 +54,15 @@ def win_prob_for(face_value: int, ev: int) -> int:
             value=face_value,
         )
     q, r = divmod(MAX_WIN_PROB, face_value)
-    return ev * (q + 1) if r & _LOW64 else ev * q
+    win_prob = ev * (q + 1) if r & _LOW64 else ev * q
+    if win_prob > MAX_WIN_PROB:
+        # Only for EVs within a factor ~2 of the face value; Go would emit a corrupt 33-byte field.
+        raise InvalidInput(
+            f"win probability for face value {face_value} and EV {ev} exceeds 2**256-1",
+            name="ev",
+            value=ev,
+        )
+    return win_prob
 
 
 def format_rat(value: Fraction | int, decimals: int = 5) -> str:
