@@ -1,0 +1,51 @@
+#!/bin/sh
+# Builds pm's C core together with csrc/tests/test_core.c under AddressSanitizer and
+# UndefinedBehaviorSanitizer (every report is fatal) and runs it against the libsecp256k1 of the
+# installed coincurve, the same library pm uses at run time.
+#
+#   sh csrc/tests/run.sh [seed]        PYTHON (default python3) must be able to import coincurve;
+#                                      CC defaults to gcc (clang works too).
+#
+# Optional batch-verification sources (csrc/bv_*.c) are compiled in when they compile; a core
+# file that does not compile is a failure.
+set -eu
+
+here=$(cd "$(dirname "$0")" && pwd)
+csrc=$(dirname "$here")
+PY=${PYTHON:-python3}
+CC=${CC:-gcc}
+
+lib=$("$PY" -c 'import coincurve._libsecp256k1 as m; print(m.__file__)')
+build=$(mktemp -d "${TMPDIR:-/tmp}/pm-sanitize.XXXXXX")
+trap 'rm -rf "$build"' EXIT INT TERM
+
+san="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
+cflags="-std=c11 -O1 -g -Wall -Wextra -Wno-comment $san -I$csrc"
+
+objs=""
+for src in "$csrc"/*.c "$here"/test_core.c; do
+    name=$(basename "$src" .c)
+    obj="$build/$name.o"
+    case "$name" in
+    bv_*)
+        if ! $CC $cflags -c "$src" -o "$obj" 2>"$build/$name.log"; then
+            echo "csrc/tests: skipping $name.c (does not compile yet):" >&2
+            sed 's/^/    /' "$build/$name.log" >&2
+            continue
+        fi
+        ;;
+    *)
+        $CC $cflags -c "$src" -o "$obj"
+        ;;
+    esac
+    objs="$objs $obj"
+done
+
+# -rdynamic exports the harness's stand-in for libpython's _Py_NoneStruct to the dlopen()ed
+# cffi extension (see test_core.c).
+# shellcheck disable=SC2086
+$CC $san -rdynamic -o "$build/test_core" $objs -ldl
+
+ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:detect_stack_use_after_return=1:strict_string_checks=1:check_initialization_order=1} \
+UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
+    "$build/test_core" "$lib" "$@"
