@@ -48,3 +48,8 @@ __all__ += [
     "SenderInfo",
     "SpendingPolicy",
 ]
+
+# -- wire formats and calldata (issue 6) --
+from .wire import OrchestratorInfo, Payment, PriceInfo  # noqa: E402
+
+__all__ += ["OrchestratorInfo", "Payment", "PriceInfo"]
