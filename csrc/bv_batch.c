@@ -1,0 +1,488 @@
+/*
+ * bv_batch.c: batch verification of same-sender tickets with one multi-scalar multiplication
+ * (issue 10, DESIGN.md "Beyond the floor").
+ *
+ * For a ticket with digest z, signature (r, s, v) and v in {27, 28}, libsecp256k1's recovery
+ * computes Q = r^-1 (s R - z G) where R is the curve point with x = r and y of parity v - 27
+ * (recid 0/1, so x = r exactly; r < n < p). "recover(sig) == Q" is therefore exactly the point
+ * equation R = (z/s) G + (r/s) Q. With secret random 128-bit weights a_i,
+ *
+ *     sum a_i R_i - (sum a_i z_i / s_i) G - (sum a_i r_i / s_i) Q = O
+ *
+ * holds for every batch of valid tickets, and for a batch containing a bad ticket only with
+ * probability about 2^-128. Q itself is never computed: the anchor ticket (the first one that
+ * the one-by-one path accepts) gives Q = r0^-1 (s0 R0 - z0 G), which is substituted, so the
+ * check is one Strauss MSM over G, 2^128 G, R0, 2^128 R0 and the R_i, all with <= 128-bit
+ * scalars (wNAF, window BV_W, affine precomputed tables made with one shared inversion).
+ * When a batch fails, bisection finds the bad tickets and each of those gets the verdict of the
+ * one-by-one path (pm_validate_tickets on that single ticket), so the per-ticket statuses are
+ * exactly the one-by-one path's.
+ *
+ * VARIABLE TIME: all inputs are public (see bv_field.h); the weights are secret from the
+ * ticket sender only in the sense that they are drawn after the tickets are fixed.
+ *
+ * No allocation: the caller passes a scratch buffer of pm_bv_scratch_size(n) bytes.
+ */
+#include <string.h>
+
+#include "bv_point.h"
+#include "pm.h"
+#include "pm_internal.h"
+
+#define BV_W 5                       /* wNAF window */
+#define BV_TBL (1 << (BV_W - 2))     /* odd multiples P, 3P, ..., (2^(W-1) - 1) P */
+#define BV_NAF_LEN 132               /* digits 0..128 of a 128-bit scalar, padded */
+#define BV_FIXED 4                   /* G, 2^128 G, R0, 2^128 R0 */
+#define BV_LEAF 2                    /* bisection stops here and asks the one-by-one path */
+#define BV_MAX_N ((size_t)1 << 24)
+#define BV_ALIGN 64
+
+static const uint8_t PENDING = 0xFF;
+
+/* Generator and H = 2^128 G, affine, as 4 little-endian words (SEC 2; H computed with
+ * coincurve and checked by tests). */
+static const uint64_t G_X[4] = {0x59F2815B16F81798ULL, 0x029BFCDB2DCE28D9ULL,
+                                0x55A06295CE870B07ULL, 0x79BE667EF9DCBBACULL};
+static const uint64_t G_Y[4] = {0x9C47D08FFB10D4B8ULL, 0xFD17B448A6855419ULL,
+                                0x5DA4FBFC0E1108A8ULL, 0x483ADA7726A3C465ULL};
+static const uint64_t H_X[4] = {0x1B7B444C9EC4C0DAULL, 0xE88C5678723EA335ULL,
+                                0x9239C1AD981F162EULL, 0x8F68B9D2F63B5F33ULL};
+static const uint64_t H_Y[4] = {0xF23CBF79501FFF82ULL, 0xBBEA2CFE95510BFDULL,
+                                0xDE1D90C2B6BE215DULL, 0x662A9F2DBA063986ULL};
+
+/* ------------------------------------------------------------------ wNAF */
+
+static int bit_of(const uint64_t k[2], int i) {
+    return i < 128 ? (int)((k[i >> 6] >> (i & 63)) & 1) : 0;
+}
+
+static int bits_of(const uint64_t k[2], int i, int w) {
+    int v = 0;
+    for (int j = w - 1; j >= 0; j--) v = (v << 1) | bit_of(k, i + j);
+    return v;
+}
+
+/*
+ * Width-BV_W NAF of a 128-bit scalar: naf[i] is 0 or odd with |naf[i]| < 2^(W-1), and
+ * sum naf[i] 2^i == k. Returns the number of digit positions used (last non-zero + 1).
+ */
+static int wnaf128(int8_t naf[BV_NAF_LEN], const uint64_t k[2]) {
+    memset(naf, 0, BV_NAF_LEN);
+    int carry = 0, used = 0, i = 0;
+    while (i < 129) {
+        if (bit_of(k, i) == carry) { i++; continue; }
+        int word = bits_of(k, i, BV_W) + carry;
+        carry = (word >> (BV_W - 1)) & 1;
+        word -= carry << BV_W;
+        naf[i] = (int8_t)word;
+        used = i + 1;
+        i += BV_W;
+    }
+    return used;
+}
+
+/* ------------------------------------------------------------------ MSM context */
+
+typedef struct {
+    size_t m;          /* base points: BV_FIXED fixed + the candidates */
+    bv_ge *tbl;        /* m * BV_TBL affine odd multiples */
+    int8_t *naf;       /* m * BV_NAF_LEN digits */
+    int *used;         /* m digit counts */
+} msm_t;
+
+/* Builds the odd-multiple tables of m base points given in Jacobian form (tmp: m * BV_TBL
+ * Jacobian points, pre: m * BV_TBL field elements). Returns 0 if a base point is infinity. */
+static int msm_tables(msm_t *c, const bv_gej *base, bv_gej *tmp, bv_fe *pre) {
+    for (size_t j = 0; j < c->m; j++) {
+        bv_gej *t = tmp + j * BV_TBL, two;
+        if (base[j].inf) return 0;
+        t[0] = base[j];
+        bv_gej_double(&two, &base[j]);
+        for (int k = 1; k < BV_TBL; k++) bv_gej_add(&t[k], &t[k - 1], &two);
+    }
+    return bv_gej_batch_to_ge(c->tbl, tmp, c->m * BV_TBL, pre);
+}
+
+/* Accumulates sum_j naf_j * P_j over the fixed points and the candidates cand[lo..hi). */
+static void msm_eval(const msm_t *c, size_t lo, size_t hi, bv_gej *acc) {
+    int top = 0;
+    for (size_t j = 0; j < BV_FIXED; j++) if (c->used[j] > top) top = c->used[j];
+    for (size_t j = BV_FIXED + lo; j < BV_FIXED + hi; j++) if (c->used[j] > top) top = c->used[j];
+    acc->inf = 1;
+    for (int i = top - 1; i >= 0; i--) {
+        bv_gej_double(acc, acc);
+        for (size_t q = 0; q < BV_FIXED + (hi - lo); q++) {
+            size_t j = q < BV_FIXED ? q : q + lo;
+            int d = c->naf[j * BV_NAF_LEN + (size_t)i];
+            if (d == 0) continue;
+            const bv_ge *p = &c->tbl[j * BV_TBL + (size_t)((d < 0 ? -d : d) >> 1)];
+            if (d > 0) {
+                bv_gej_add_ge(acc, acc, p);
+            } else {
+                bv_ge np;
+                bv_ge_neg(&np, p);
+                bv_gej_add_ge(acc, acc, &np);
+            }
+        }
+    }
+}
+
+/* Sets the wNAFs of a fixed pair (P, 2^128 P) from a 256-bit scalar split in halves. */
+static void msm_set_split(msm_t *c, size_t j, const bv_sc *k) {
+    c->used[j] = wnaf128(c->naf + j * BV_NAF_LEN, k->d);
+    c->used[j + 1] = wnaf128(c->naf + (j + 1) * BV_NAF_LEN, k->d + 2);
+}
+
+/* 128 doublings: 2^128 P. */
+static void gej_mul_2_128(bv_gej *r, const bv_gej *p) {
+    *r = *p;
+    for (int i = 0; i < 128; i++) bv_gej_double(r, r);
+}
+
+static void ge_from_words(bv_ge *r, const uint64_t x[4], const uint64_t y[4]) {
+    bv_fe_from_words(&r->x, x);
+    bv_fe_from_words(&r->y, y);
+}
+
+/* ------------------------------------------------------------------ scratch layout */
+
+typedef struct {
+    bv_ge R;           /* decompressed R_i */
+    bv_sc r, s, z;     /* signature scalars and digest mod n */
+    bv_sc e, f;        /* a_i z_i / s_i and a_i r_i / s_i */
+    bv_sc inv;         /* 1/s_i (batch inversion) */
+    bv_sc pre;         /* prefix products for the batch inversion */
+    size_t idx;        /* ticket index */
+} cand_t;
+
+typedef struct {
+    size_t per_point;
+} layout_t;
+
+static size_t round_up(size_t x) { return (x + (BV_ALIGN - 1)) & ~(size_t)(BV_ALIGN - 1); }
+
+/* Bytes of scratch one base point needs. */
+static size_t per_point_bytes(void) {
+    return round_up(sizeof(cand_t)) + round_up(BV_TBL * sizeof(bv_ge)) +
+           round_up(BV_TBL * sizeof(bv_gej)) + round_up(BV_TBL * sizeof(bv_fe)) +
+           round_up(BV_NAF_LEN) + round_up(sizeof(int)) + round_up(sizeof(bv_gej));
+}
+
+size_t pm_bv_scratch_size(size_t n) {
+    if (n > BV_MAX_N) return 0;
+    return BV_ALIGN + 8 * BV_ALIGN + (n + BV_FIXED) * per_point_bytes();
+}
+
+typedef struct {
+    cand_t *cand;
+    bv_gej *base, *tmp;
+    bv_fe *pre;
+    msm_t msm;
+} work_t;
+
+static int carve(work_t *w, void *scratch, size_t scratch_len, size_t n) {
+    size_t need = pm_bv_scratch_size(n);
+    if (need == 0 || scratch_len < need) return 0;
+    uintptr_t p = ((uintptr_t)scratch + (BV_ALIGN - 1)) & ~(uintptr_t)(BV_ALIGN - 1);
+    size_t m = n + BV_FIXED;
+#define BV_TAKE(ptr, type, count)                  \
+    do {                                           \
+        (ptr) = (type *)p;                         \
+        p += round_up((count) * sizeof(type));     \
+    } while (0)
+    BV_TAKE(w->cand, cand_t, n);
+    BV_TAKE(w->base, bv_gej, m);
+    BV_TAKE(w->tmp, bv_gej, m * BV_TBL);
+    BV_TAKE(w->pre, bv_fe, m * BV_TBL);
+    BV_TAKE(w->msm.tbl, bv_ge, m * BV_TBL);
+    BV_TAKE(w->msm.naf, int8_t, m * BV_NAF_LEN);
+    BV_TAKE(w->msm.used, int, m);
+#undef BV_TAKE
+    return p <= (uintptr_t)scratch + scratch_len;
+}
+
+/* ------------------------------------------------------------------ the validator */
+
+static const char PERSONAL_PREFIX[] = "\x19" "Ethereum Signed Message:\n32"; /* spec §2.1 */
+
+static void put_nonce(uint8_t *flat, uint32_t nonce) {
+    memset(flat + PM_NONCE_OFFSET, 0, 28);
+    flat[PM_NONCE_OFFSET + 28] = (uint8_t)(nonce >> 24);
+    flat[PM_NONCE_OFFSET + 29] = (uint8_t)(nonce >> 16);
+    flat[PM_NONCE_OFFSET + 30] = (uint8_t)(nonce >> 8);
+    flat[PM_NONCE_OFFSET + 31] = (uint8_t)nonce;
+}
+
+/*
+ * The checks of spec/protocol.md §2.3 steps 2-3 and the reasons libsecp256k1 itself refuses to
+ * recover (parse: r or s >= n; recover: r = 0, s = 0, no point with x = r). Returns PM_OK with
+ * r, s, R filled, or the status the one-by-one path would return. A signature that passes can
+ * still fail recovery only by recovering the point at infinity, which the batch equation
+ * rejects and the fallback then reports through libsecp256k1.
+ */
+static int precheck(const uint8_t sig[65], cand_t *c) {
+    uint64_t sw[4];
+    bv_load_words(sw, sig + 32);
+    if (bv_cmp4(sw, BV_HALF_N) > 0) return PM_ERR_SIG_HIGH_S;
+    if (sig[64] != 27 && sig[64] != 28) return PM_ERR_SIG_V;
+    if (bv_sc_set_b32(&c->r, sig)) return PM_ERR_SIG_RECOVER;
+    bv_sc_set_b32(&c->s, sig + 32);
+    if (bv_sc_is_zero(&c->r) || bv_sc_is_zero(&c->s)) return PM_ERR_SIG_RECOVER;
+    bv_fe x;
+    bv_fe_from_words(&x, c->r.d); /* r < n < p */
+    if (!bv_ge_set_xo(&c->R, &x, sig[64] == 28)) return PM_ERR_SIG_RECOVER;
+    return PM_OK;
+}
+
+typedef struct {
+    const uint8_t *flat;
+    size_t flatlen;
+    const uint32_t *nonces;
+    const uint8_t *sigs;
+    const uint8_t *sender;
+    const uint8_t *rand32;
+    uint8_t *status, *won;
+    work_t *w;
+    size_t ncand;
+    bv_sc cg_q, cr_q; /* per unit of q: coefficient of G is -g + q cg_q, of R0 is -q cr_q */
+} ctx_t;
+
+/* The one-by-one path for ticket i: exactly what pm_validate_tickets says. */
+static int single(ctx_t *x, size_t i) {
+    return pm_validate_tickets(x->flat, x->flatlen, x->nonces + i, x->sigs + PM_SIG_LEN * i, 1,
+                               x->sender, x->rand32, x->status + i, x->won + i);
+}
+
+/* 1 iff the batch equation holds over candidates [lo, hi). */
+static int check_range(ctx_t *x, size_t lo, size_t hi) {
+    bv_sc g = {{0}}, q = {{0}}, cg, cr, t;
+    for (size_t k = lo; k < hi; k++) {
+        bv_sc_add(&g, &g, &x->w->cand[k].e);
+        bv_sc_add(&q, &q, &x->w->cand[k].f);
+    }
+    bv_sc_mul(&t, &q, &x->cg_q);
+    bv_sc_negate(&cg, &g);
+    bv_sc_add(&cg, &cg, &t);
+    bv_sc_mul(&t, &q, &x->cr_q);
+    bv_sc_negate(&cr, &t);
+    msm_set_split(&x->w->msm, 0, &cg);
+    msm_set_split(&x->w->msm, 2, &cr);
+    bv_gej acc;
+    msm_eval(&x->w->msm, lo, hi, &acc);
+    return acc.inf;
+}
+
+static int mark_ok(ctx_t *x, size_t lo, size_t hi) {
+    for (size_t k = lo; k < hi; k++) {
+        size_t i = x->w->cand[k].idx;
+        x->status[i] = PM_OK;
+        x->won[i] = 0;
+        if (x->rand32 != NULL) {
+            int rc = pm_win_check(x->sigs + PM_SIG_LEN * i, PM_SIG_LEN, x->rand32, x->flat + 72,
+                                  x->won + i);
+            if (rc != PM_OK) return rc;
+        }
+    }
+    return PM_OK;
+}
+
+/* [lo, hi) is known to hold at least one bad ticket (a batch of valid tickets always passes). */
+static int find_bad(ctx_t *x, size_t lo, size_t hi) {
+    if (hi - lo <= BV_LEAF) {
+        for (size_t k = lo; k < hi; k++) {
+            int rc = single(x, x->w->cand[k].idx);
+            if (rc != PM_OK) return rc;
+        }
+        return PM_OK;
+    }
+    size_t mid = lo + (hi - lo) / 2;
+    int rc;
+    if (check_range(x, lo, mid)) {
+        rc = mark_ok(x, lo, mid);
+        return rc != PM_OK ? rc : find_bad(x, mid, hi);
+    }
+    rc = find_bad(x, lo, mid);
+    if (rc != PM_OK) return rc;
+    if (check_range(x, mid, hi)) return mark_ok(x, mid, hi);
+    return find_bad(x, mid, hi);
+}
+
+int pm_bv_validate_tickets(const uint8_t *flat_template, size_t flatlen, const uint32_t *nonces,
+                           const uint8_t *sigs, size_t n, const uint8_t *expected_sender20,
+                           const uint8_t *rand32, const uint8_t *weights, void *scratch,
+                           size_t scratch_len, uint8_t *status, uint8_t *won) {
+    if ((flatlen != PM_FLAT_NO_AUX && flatlen != PM_FLAT_WITH_AUX) || flat_template == NULL ||
+        expected_sender20 == NULL)
+        return PM_ERR_ARG;
+    if (n == 0) return PM_OK;
+    if (n > BV_MAX_N || nonces == NULL || sigs == NULL || status == NULL || won == NULL ||
+        weights == NULL || scratch == NULL)
+        return PM_ERR_ARG;
+    work_t w;
+    if (!carve(&w, scratch, scratch_len, n)) return PM_ERR_ARG;
+    ctx_t x = {flat_template, flatlen, nonces, sigs, expected_sender20, rand32, status, won, &w, 0,
+               {{0}}, {{0}}};
+
+    /* 1. Pre-checks; pending tickets keep their scalars in cand[i] for now (cand has n slots). */
+    for (size_t i = 0; i < n; i++) {
+        int st = precheck(sigs + PM_SIG_LEN * i, &w.cand[i]);
+        status[i] = st == PM_OK ? PENDING : (uint8_t)st;
+        won[i] = 0;
+    }
+    /* 2. The anchor: the first ticket the one-by-one path accepts. */
+    size_t anchor = n;
+    for (size_t i = 0; i < n && anchor == n; i++) {
+        if (status[i] != PENDING) continue;
+        int rc = single(&x, i);
+        if (rc != PM_OK) return rc;
+        if (status[i] == PM_OK) anchor = i;
+    }
+    if (anchor == n) return PM_OK;
+    cand_t a0 = w.cand[anchor];
+    /* 3. Compact the pending tickets after the anchor into cand[0..ncand), hashing each. */
+    uint8_t flat[PM_FLAT_WITH_AUX];
+    memcpy(flat, flat_template, flatlen);
+    size_t nc = 0;
+    for (size_t i = anchor + 1; i < n; i++) {
+        if (status[i] != PENDING) continue;
+        cand_t *c = &w.cand[nc++];
+        if (c != &w.cand[i]) *c = w.cand[i];
+        c->idx = i;
+        uint8_t h[32], digest[32];
+        put_nonce(flat, nonces[i]);
+        pm_keccak256_raw(flat, flatlen, h);
+        pm_keccak256_2((const uint8_t *)PERSONAL_PREFIX, 28, h, 32, digest);
+        bv_sc_set_b32(&c->z, digest);
+    }
+    x.ncand = nc;
+    if (nc == 0) return PM_OK;
+    {
+        uint8_t h[32], digest[32];
+        put_nonce(flat, nonces[anchor]);
+        pm_keccak256_raw(flat, flatlen, h);
+        pm_keccak256_2((const uint8_t *)PERSONAL_PREFIX, 28, h, 32, digest);
+        bv_sc_set_b32(&a0.z, digest);
+    }
+    /* 4. Montgomery batch inversion of every s_i and of r0. */
+    bv_sc acc = a0.r, inv;
+    for (size_t k = 0; k < nc; k++) {
+        w.cand[k].pre = acc;
+        bv_sc_mul(&acc, &acc, &w.cand[k].s);
+    }
+    bv_sc_inv(&inv, &acc);
+    for (size_t k = nc; k-- > 0;) {
+        bv_sc_mul(&w.cand[k].inv, &inv, &w.cand[k].pre);
+        bv_sc_mul(&inv, &inv, &w.cand[k].s);
+    }
+    bv_sc r0inv = inv;
+    bv_sc_mul(&x.cg_q, &a0.z, &r0inv);
+    bv_sc_mul(&x.cr_q, &a0.s, &r0inv);
+    /* 5. Weights and per-candidate scalars; base points and their wNAFs. */
+    msm_t *msm = &w.msm;
+    msm->m = BV_FIXED + nc;
+    bv_ge g, h;
+    ge_from_words(&g, G_X, G_Y);
+    ge_from_words(&h, H_X, H_Y);
+    bv_gej_set_ge(&w.base[0], &g);
+    bv_gej_set_ge(&w.base[1], &h);
+    bv_gej_set_ge(&w.base[2], &a0.R);
+    gej_mul_2_128(&w.base[3], &w.base[2]);
+    for (size_t k = 0; k < nc; k++) {
+        cand_t *c = &w.cand[k];
+        const uint8_t *wb = weights + 16 * c->idx;
+        bv_sc a = {{bv_load64_be(wb + 8), bv_load64_be(wb), 0, 0}};
+        if (bv_sc_is_zero(&a)) a.d[0] = 1;
+        bv_sc t;
+        bv_sc_mul(&t, &a, &c->inv);
+        bv_sc_mul(&c->e, &t, &c->z);
+        bv_sc_mul(&c->f, &t, &c->r);
+        bv_gej_set_ge(&w.base[BV_FIXED + k], &c->R);
+        msm->used[BV_FIXED + k] = wnaf128(msm->naf + (BV_FIXED + k) * BV_NAF_LEN, a.d);
+    }
+    if (!msm_tables(msm, w.base, w.tmp, w.pre)) {
+        /* Cannot happen for points of prime order; fall back to the one-by-one path. */
+        for (size_t k = 0; k < nc; k++) {
+            int rc = single(&x, w.cand[k].idx);
+            if (rc != PM_OK) return rc;
+        }
+        return PM_OK;
+    }
+    /* 6. One MSM for everything; bisection only when it fails. */
+    if (check_range(&x, 0, nc)) return mark_ok(&x, 0, nc);
+    return find_bad(&x, 0, nc);
+}
+
+/* ------------------------------------------------------------------ test shim */
+
+/*
+ * Exposes the arithmetic to the differential tests (tests/test_batch_verify*.py): big-endian
+ * 32-byte operands a, b; out receives 32 or 64 bytes. Returns PM_OK, PM_ERR_ARG for an unknown
+ * op or NULL pointer, or PM_ERR_SIG_RECOVER when the result does not exist (no square root,
+ * no point, infinity).
+ *   1 fe_mul  2 fe_sqr  3 fe_inv  4 fe_sqrt  5 sc_mul  6 sc_inv  7 sc_add
+ *   8 decompress(x = a, parity = b[31] & 1) -> x||y
+ *   9 a*G + b*P for P = c (64 bytes x||y), through the batch MSM -> x||y
+ */
+int pm_bv_selftest(int op, const uint8_t *a, const uint8_t *b, const uint8_t *c, uint8_t *out) {
+    if (a == NULL || b == NULL || out == NULL) return PM_ERR_ARG;
+    bv_fe fa, fb, fr;
+    bv_sc sa, sb, sr;
+    uint64_t wa[4], wb[4];
+    bv_load_words(wa, a);
+    bv_load_words(wb, b);
+    bv_fe_from_words(&fa, wa);
+    bv_fe_from_words(&fb, wb);
+    bv_sc_set_b32(&sa, a);
+    bv_sc_set_b32(&sb, b);
+    switch (op) {
+    case 1: bv_fe_mul(&fr, &fa, &fb); bv_fe_get_b32(out, &fr); return PM_OK;
+    case 2: bv_fe_sqr(&fr, &fa); bv_fe_get_b32(out, &fr); return PM_OK;
+    case 3: bv_fe_inv(&fr, &fa); bv_fe_get_b32(out, &fr); return PM_OK;
+    case 4:
+        if (!bv_fe_sqrt(&fr, &fa)) return PM_ERR_SIG_RECOVER;
+        bv_fe_get_b32(out, &fr);
+        return PM_OK;
+    case 5: bv_sc_mul(&sr, &sa, &sb); bv_sc_get_b32(out, &sr); return PM_OK;
+    case 6: bv_sc_inv(&sr, &sa); bv_sc_get_b32(out, &sr); return PM_OK;
+    case 7: bv_sc_add(&sr, &sa, &sb); bv_sc_get_b32(out, &sr); return PM_OK;
+    case 8: {
+        bv_ge p;
+        if (!bv_fe_set_b32(&fa, a) || !bv_ge_set_xo(&p, &fa, b[31] & 1)) return PM_ERR_SIG_RECOVER;
+        bv_fe_get_b32(out, &p.x);
+        bv_fe_get_b32(out + 32, &p.y);
+        return PM_OK;
+    }
+    case 9: {
+        if (c == NULL) return PM_ERR_ARG;
+        bv_ge p;
+        if (!bv_fe_set_b32(&p.x, c) || !bv_fe_set_b32(&p.y, c + 32) || !bv_ge_on_curve(&p))
+            return PM_ERR_ARG;
+        bv_gej base[BV_FIXED], tmp[BV_FIXED * BV_TBL];
+        bv_fe pre[BV_FIXED * BV_TBL];
+        bv_ge tbl[BV_FIXED * BV_TBL];
+        int8_t naf[BV_FIXED * BV_NAF_LEN];
+        int used[BV_FIXED];
+        msm_t m = {BV_FIXED, tbl, naf, used};
+        bv_ge g, h;
+        ge_from_words(&g, G_X, G_Y);
+        ge_from_words(&h, H_X, H_Y);
+        bv_gej_set_ge(&base[0], &g);
+        bv_gej_set_ge(&base[1], &h);
+        bv_gej_set_ge(&base[2], &p);
+        gej_mul_2_128(&base[3], &base[2]);
+        if (!msm_tables(&m, base, tmp, pre)) return PM_ERR_ARG;
+        msm_set_split(&m, 0, &sa);
+        msm_set_split(&m, 2, &sb);
+        bv_gej acc;
+        msm_eval(&m, 0, 0, &acc);
+        if (acc.inf) return PM_ERR_SIG_RECOVER;
+        bv_ge res;
+        bv_fe pz;
+        if (!bv_gej_batch_to_ge(&res, &acc, 1, &pz)) return PM_ERR_SIG_RECOVER;
+        bv_fe_get_b32(out, &res.x);
+        bv_fe_get_b32(out + 32, &res.y);
+        return PM_OK;
+    }
+    default: return PM_ERR_ARG;
+    }
+}

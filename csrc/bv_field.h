@@ -1,0 +1,406 @@
+/*
+ * bv_field.h: secp256k1 field arithmetic (mod p) and scalar arithmetic (mod n) for batch
+ * VERIFICATION only (issue 10).
+ *
+ * VARIABLE TIME. Every value these routines touch is public (signatures, digests, public keys,
+ * and verifier-chosen random weights whose only job is to make a forged batch fail), so branches
+ * and early exits on data are acceptable here. Never use this code with secret keys or signing
+ * nonces: signing stays on libsecp256k1.
+ *
+ * Field elements: 5 limbs of 52 bits (value = sum n[i] * 2^(52 i)), lazily reduced. A value has
+ * "magnitude m" when n[0..3] <= 2m(2^52-1) and n[4] <= 2m(2^48-1); mul/sqr accept m <= 8 and
+ * return m = 1; add adds magnitudes; negate(a, m) needs the magnitude of a and returns m + 1.
+ * Only fe_normalize gives the unique representative in [0, p).
+ *
+ * Scalars: 4 little-endian 64-bit words, always fully reduced mod n.
+ *
+ * Facts used: p = 2^256 - 2^32 - 977, so 2^256 = 0x1000003D1 (mod p) and 2^260 = 0x1000003D10;
+ * n = 2^256 - 0x14551231950B75FC4402DA1732FC9BEBF (SEC 2, secp256k1 domain parameters).
+ */
+#ifndef BV_FIELD_H
+#define BV_FIELD_H
+
+#include <stdint.h>
+#include <string.h>
+
+typedef unsigned __int128 bv_u128;
+
+typedef struct { uint64_t n[5]; } bv_fe;
+typedef struct { uint64_t d[4]; } bv_sc;
+
+#define BV_M52 0xFFFFFFFFFFFFFULL
+#define BV_M48 0xFFFFFFFFFFFFULL
+#define BV_FOLD256 0x1000003D1ULL  /* 2^256 mod p */
+#define BV_FOLD260 0x1000003D10ULL /* 2^260 mod p */
+
+/* p in 5x52 limbs. */
+#define BV_P0 0xFFFFEFFFFFC2FULL
+#define BV_P1 0xFFFFFFFFFFFFFULL
+#define BV_P4 0x0FFFFFFFFFFFFULL
+
+/* ---------------------------------------------------------------- field: conversions */
+
+static inline uint64_t bv_load64_be(const uint8_t *b) {
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++) v = (v << 8) | b[i];
+    return v;
+}
+
+static inline void bv_store64_be(uint8_t *b, uint64_t v) {
+    for (int i = 7; i >= 0; i--) { b[i] = (uint8_t)v; v >>= 8; }
+}
+
+/* Loads a 256-bit big-endian integer into 4 little-endian words. */
+static inline void bv_load_words(uint64_t w[4], const uint8_t b[32]) {
+    for (int i = 0; i < 4; i++) w[i] = bv_load64_be(b + 8 * (3 - i));
+}
+
+static inline void bv_store_words(uint8_t b[32], const uint64_t w[4]) {
+    for (int i = 0; i < 4; i++) bv_store64_be(b + 8 * (3 - i), w[i]);
+}
+
+/* 4x64 words (any value < 2^256) to 5x52 limbs (magnitude 1). */
+static inline void bv_fe_from_words(bv_fe *r, const uint64_t w[4]) {
+    r->n[0] = w[0] & BV_M52;
+    r->n[1] = ((w[0] >> 52) | (w[1] << 12)) & BV_M52;
+    r->n[2] = ((w[1] >> 40) | (w[2] << 24)) & BV_M52;
+    r->n[3] = ((w[2] >> 28) | (w[3] << 36)) & BV_M52;
+    r->n[4] = w[3] >> 16;
+}
+
+/* Returns 1 if the big-endian value is < p (and sets r), 0 otherwise. */
+static inline int bv_fe_set_b32(bv_fe *r, const uint8_t b[32]) {
+    uint64_t w[4];
+    bv_load_words(w, b);
+    bv_fe_from_words(r, w);
+    /* value >= p  iff  top 224 bits are all ones and the low 32 bits >= 2^32 - 977 */
+    if (w[3] == ~0ULL && w[2] == ~0ULL && w[1] == ~0ULL &&
+        w[0] >= 0xFFFFFFFEFFFFFC2FULL)
+        return 0;
+    return 1;
+}
+
+static inline void bv_fe_set_int(bv_fe *r, uint64_t v) {
+    r->n[0] = v; r->n[1] = r->n[2] = r->n[3] = r->n[4] = 0;
+}
+
+/* Propagates carries and folds bits >= 256 once: magnitude 1, value < 2^256 + small. */
+static inline void bv_fe_normalize_weak(bv_fe *r) {
+    uint64_t t0 = r->n[0], t1 = r->n[1], t2 = r->n[2], t3 = r->n[3], t4 = r->n[4];
+    uint64_t x = t4 >> 48;
+    t4 &= BV_M48;
+    t0 += x * BV_FOLD256;
+    t1 += t0 >> 52; t0 &= BV_M52;
+    t2 += t1 >> 52; t1 &= BV_M52;
+    t3 += t2 >> 52; t2 &= BV_M52;
+    t4 += t3 >> 52; t3 &= BV_M52;
+    r->n[0] = t0; r->n[1] = t1; r->n[2] = t2; r->n[3] = t3; r->n[4] = t4;
+}
+
+/* Full normalisation to the unique representative in [0, p). */
+static inline void bv_fe_normalize(bv_fe *r) {
+    bv_fe_normalize_weak(r);
+    bv_fe_normalize_weak(r); /* now limbs are exact and value < 2^256 */
+    uint64_t t0 = r->n[0], t1 = r->n[1], t2 = r->n[2], t3 = r->n[3], t4 = r->n[4];
+    /* value >= p  iff  value + (2^256 - p) carries out of 256 bits */
+    uint64_t u0 = t0 + BV_FOLD256;
+    uint64_t u1 = t1 + (u0 >> 52); u0 &= BV_M52;
+    uint64_t u2 = t2 + (u1 >> 52); u1 &= BV_M52;
+    uint64_t u3 = t3 + (u2 >> 52); u2 &= BV_M52;
+    uint64_t u4 = t4 + (u3 >> 52); u3 &= BV_M52;
+    if (u4 >> 48) {
+        r->n[0] = u0; r->n[1] = u1; r->n[2] = u2; r->n[3] = u3; r->n[4] = u4 & BV_M48;
+    }
+}
+
+/* Normalised value to 4 little-endian words. */
+static inline void bv_fe_to_words(uint64_t w[4], const bv_fe *a) {
+    w[0] = a->n[0] | (a->n[1] << 52);
+    w[1] = (a->n[1] >> 12) | (a->n[2] << 40);
+    w[2] = (a->n[2] >> 24) | (a->n[3] << 28);
+    w[3] = (a->n[3] >> 36) | (a->n[4] << 16);
+}
+
+/* Big-endian bytes of a field element (normalises a copy). */
+static inline void bv_fe_get_b32(uint8_t b[32], const bv_fe *a) {
+    bv_fe t = *a;
+    uint64_t w[4];
+    bv_fe_normalize(&t);
+    bv_fe_to_words(w, &t);
+    bv_store_words(b, w);
+}
+
+/* 1 if a == 0 (mod p). */
+static inline int bv_fe_is_zero(const bv_fe *a) {
+    bv_fe t = *a;
+    bv_fe_normalize(&t);
+    return (t.n[0] | t.n[1] | t.n[2] | t.n[3] | t.n[4]) == 0;
+}
+
+/* 1 if a == b (mod p). */
+static inline int bv_fe_equal(const bv_fe *a, const bv_fe *b) {
+    bv_fe x = *a, y = *b;
+    bv_fe_normalize(&x);
+    bv_fe_normalize(&y);
+    return memcmp(x.n, y.n, sizeof x.n) == 0;
+}
+
+/* ---------------------------------------------------------------- field: arithmetic */
+
+static inline void bv_fe_add(bv_fe *r, const bv_fe *a) {
+    r->n[0] += a->n[0]; r->n[1] += a->n[1]; r->n[2] += a->n[2];
+    r->n[3] += a->n[3]; r->n[4] += a->n[4];
+}
+
+static inline void bv_fe_mul_int(bv_fe *r, uint64_t k) {
+    r->n[0] *= k; r->n[1] *= k; r->n[2] *= k; r->n[3] *= k; r->n[4] *= k;
+}
+
+/* r = -a, where a has magnitude <= m. Result magnitude m + 1. */
+static inline void bv_fe_negate(bv_fe *r, const bv_fe *a, uint64_t m) {
+    uint64_t k = 2 * (m + 1);
+    r->n[0] = k * BV_P0 - a->n[0];
+    r->n[1] = k * BV_P1 - a->n[1];
+    r->n[2] = k * BV_P1 - a->n[2];
+    r->n[3] = k * BV_P1 - a->n[3];
+    r->n[4] = k * BV_P4 - a->n[4];
+}
+
+/*
+ * Reduction shared by mul and sqr: c[0..8] are the column sums of the 5x5 limb product
+ * (column k has weight 2^(52k)). Columns 5..9 have weight 2^260 * 2^(52(k-5)) and fold down
+ * with 2^260 = 0x1000003D10 (mod p) after being split into 52-bit digits so the products fit.
+ */
+static inline void bv_fe_reduce9(bv_fe *r, bv_u128 c0, bv_u128 c1, bv_u128 c2, bv_u128 c3,
+                                 bv_u128 c4, bv_u128 c5, bv_u128 c6, bv_u128 c7, bv_u128 c8) {
+    uint64_t d5, d6, d7, d8, d9;
+    c6 += c5 >> 52; d5 = (uint64_t)c5 & BV_M52;
+    c7 += c6 >> 52; d6 = (uint64_t)c6 & BV_M52;
+    c8 += c7 >> 52; d7 = (uint64_t)c7 & BV_M52;
+    d8 = (uint64_t)c8 & BV_M52; d9 = (uint64_t)(c8 >> 52);
+
+    bv_u128 t = c0 + (bv_u128)d5 * BV_FOLD260;
+    uint64_t l0 = (uint64_t)t & BV_M52;
+    t = c1 + (bv_u128)d6 * BV_FOLD260 + (t >> 52);
+    uint64_t l1 = (uint64_t)t & BV_M52;
+    t = c2 + (bv_u128)d7 * BV_FOLD260 + (t >> 52);
+    uint64_t l2 = (uint64_t)t & BV_M52;
+    t = c3 + (bv_u128)d8 * BV_FOLD260 + (t >> 52);
+    uint64_t l3 = (uint64_t)t & BV_M52;
+    t = c4 + (bv_u128)d9 * BV_FOLD260 + (t >> 52);
+    uint64_t l4 = (uint64_t)t & BV_M52;
+    uint64_t top = (uint64_t)(t >> 52); /* weight 2^260 */
+    uint64_t hi4 = l4 >> 48;             /* weight 2^256 */
+    l4 &= BV_M48;
+    bv_u128 u = (bv_u128)l0 + (bv_u128)top * BV_FOLD260 + (bv_u128)hi4 * BV_FOLD256;
+    r->n[0] = (uint64_t)u & BV_M52;
+    u = (u >> 52) + l1;
+    r->n[1] = (uint64_t)u & BV_M52;
+    r->n[2] = l2 + (uint64_t)(u >> 52);
+    r->n[3] = l3;
+    r->n[4] = l4;
+}
+
+static inline void bv_fe_mul(bv_fe *r, const bv_fe *a, const bv_fe *b) {
+    const uint64_t a0 = a->n[0], a1 = a->n[1], a2 = a->n[2], a3 = a->n[3], a4 = a->n[4];
+    const uint64_t b0 = b->n[0], b1 = b->n[1], b2 = b->n[2], b3 = b->n[3], b4 = b->n[4];
+#define BV_MUL(x, y) ((bv_u128)(x) * (y))
+    bv_u128 c0 = BV_MUL(a0, b0);
+    bv_u128 c1 = BV_MUL(a0, b1) + BV_MUL(a1, b0);
+    bv_u128 c2 = BV_MUL(a0, b2) + BV_MUL(a1, b1) + BV_MUL(a2, b0);
+    bv_u128 c3 = BV_MUL(a0, b3) + BV_MUL(a1, b2) + BV_MUL(a2, b1) + BV_MUL(a3, b0);
+    bv_u128 c4 = BV_MUL(a0, b4) + BV_MUL(a1, b3) + BV_MUL(a2, b2) + BV_MUL(a3, b1) + BV_MUL(a4, b0);
+    bv_u128 c5 = BV_MUL(a1, b4) + BV_MUL(a2, b3) + BV_MUL(a3, b2) + BV_MUL(a4, b1);
+    bv_u128 c6 = BV_MUL(a2, b4) + BV_MUL(a3, b3) + BV_MUL(a4, b2);
+    bv_u128 c7 = BV_MUL(a3, b4) + BV_MUL(a4, b3);
+    bv_u128 c8 = BV_MUL(a4, b4);
+    bv_fe_reduce9(r, c0, c1, c2, c3, c4, c5, c6, c7, c8);
+}
+
+static inline void bv_fe_sqr(bv_fe *r, const bv_fe *a) {
+    const uint64_t a0 = a->n[0], a1 = a->n[1], a2 = a->n[2], a3 = a->n[3], a4 = a->n[4];
+    const uint64_t d0 = 2 * a0, d1 = 2 * a1, d2 = 2 * a2, d3 = 2 * a3;
+    bv_u128 c0 = BV_MUL(a0, a0);
+    bv_u128 c1 = BV_MUL(d0, a1);
+    bv_u128 c2 = BV_MUL(d0, a2) + BV_MUL(a1, a1);
+    bv_u128 c3 = BV_MUL(d0, a3) + BV_MUL(d1, a2);
+    bv_u128 c4 = BV_MUL(d0, a4) + BV_MUL(d1, a3) + BV_MUL(a2, a2);
+    bv_u128 c5 = BV_MUL(d1, a4) + BV_MUL(d2, a3);
+    bv_u128 c6 = BV_MUL(d2, a4) + BV_MUL(a3, a3);
+    bv_u128 c7 = BV_MUL(d3, a4);
+    bv_u128 c8 = BV_MUL(a4, a4);
+#undef BV_MUL
+    bv_fe_reduce9(r, c0, c1, c2, c3, c4, c5, c6, c7, c8);
+}
+
+static inline void bv_fe_sqr_n(bv_fe *r, const bv_fe *a, int k) {
+    *r = *a;
+    for (int i = 0; i < k; i++) bv_fe_sqr(r, r);
+}
+
+/*
+ * Builds x^(2^k - 1) for the k used by both addition chains below:
+ * x2, x3, x6, x9, x11, x22, x44, x88, x176, x220, x223.
+ */
+static inline void bv_fe_chain223(const bv_fe *a, bv_fe *x2, bv_fe *x22, bv_fe *x223) {
+    bv_fe x3, x6, x9, x11, x44, x88, x176, x220, t;
+    bv_fe_sqr(x2, a); bv_fe_mul(x2, x2, a);
+    bv_fe_sqr(&x3, x2); bv_fe_mul(&x3, &x3, a);
+    bv_fe_sqr_n(&t, &x3, 3); bv_fe_mul(&x6, &t, &x3);
+    bv_fe_sqr_n(&t, &x6, 3); bv_fe_mul(&x9, &t, &x3);
+    bv_fe_sqr_n(&t, &x9, 2); bv_fe_mul(&x11, &t, x2);
+    bv_fe_sqr_n(&t, &x11, 11); bv_fe_mul(x22, &t, &x11);
+    bv_fe_sqr_n(&t, x22, 22); bv_fe_mul(&x44, &t, x22);
+    bv_fe_sqr_n(&t, &x44, 44); bv_fe_mul(&x88, &t, &x44);
+    bv_fe_sqr_n(&t, &x88, 88); bv_fe_mul(&x176, &t, &x88);
+    bv_fe_sqr_n(&t, &x176, 44); bv_fe_mul(&x220, &t, &x44);
+    bv_fe_sqr_n(&t, &x220, 3); bv_fe_mul(x223, &t, &x3);
+}
+
+/* r = a^(p-2) = 1/a (a != 0); exponent chain checked in csrc/tests/test_bv.c. */
+static inline void bv_fe_inv(bv_fe *r, const bv_fe *a) {
+    bv_fe x2, x22, x223, t;
+    bv_fe_chain223(a, &x2, &x22, &x223);
+    bv_fe_sqr_n(&t, &x223, 23); bv_fe_mul(&t, &t, &x22);
+    bv_fe_sqr_n(&t, &t, 5); bv_fe_mul(&t, &t, a);
+    bv_fe_sqr_n(&t, &t, 3); bv_fe_mul(&t, &t, &x2);
+    bv_fe_sqr_n(&t, &t, 2); bv_fe_mul(r, &t, a);
+}
+
+/* r = a^((p+1)/4); returns 1 iff r^2 == a (a is a square), else 0. r may not alias a. */
+static inline int bv_fe_sqrt(bv_fe *r, const bv_fe *a) {
+    bv_fe x2, x22, x223, t;
+    bv_fe_chain223(a, &x2, &x22, &x223);
+    bv_fe_sqr_n(&t, &x223, 23); bv_fe_mul(&t, &t, &x22);
+    bv_fe_sqr_n(&t, &t, 6); bv_fe_mul(&t, &t, &x2);
+    bv_fe_sqr_n(r, &t, 2);
+    bv_fe_sqr(&t, r);
+    return bv_fe_equal(&t, a);
+}
+
+/* ---------------------------------------------------------------- scalars mod n */
+
+static const uint64_t BV_N[4] = {0xBFD25E8CD0364141ULL, 0xBAAEDCE6AF48A03BULL,
+                                 0xFFFFFFFFFFFFFFFEULL, 0xFFFFFFFFFFFFFFFFULL};
+/* 2^256 - n */
+static const uint64_t BV_NC[3] = {0x402DA1732FC9BEBFULL, 0x4551231950B75FC4ULL, 1ULL};
+/* floor(n/2), the low-s bound (spec/protocol.md §2.3) */
+static const uint64_t BV_HALF_N[4] = {0xDFE92F46681B20A0ULL, 0x5D576E7357A4501DULL,
+                                      0xFFFFFFFFFFFFFFFFULL, 0x7FFFFFFFFFFFFFFFULL};
+
+/* Compares little-endian 4-word integers: -1, 0, 1. */
+static inline int bv_cmp4(const uint64_t a[4], const uint64_t b[4]) {
+    for (int i = 3; i >= 0; i--) {
+        if (a[i] != b[i]) return a[i] < b[i] ? -1 : 1;
+    }
+    return 0;
+}
+
+static inline int bv_sc_is_zero(const bv_sc *a) {
+    return (a->d[0] | a->d[1] | a->d[2] | a->d[3]) == 0;
+}
+
+/* Adds 2^256 - n (i.e. subtracts n modulo 2^256) to w; returns the carry out. */
+static inline uint64_t bv_add_nc(uint64_t w[4]) {
+    bv_u128 t = (bv_u128)w[0] + BV_NC[0];
+    w[0] = (uint64_t)t;
+    t = (t >> 64) + w[1] + BV_NC[1];
+    w[1] = (uint64_t)t;
+    t = (t >> 64) + w[2] + BV_NC[2];
+    w[2] = (uint64_t)t;
+    t = (t >> 64) + w[3];
+    w[3] = (uint64_t)t;
+    return (uint64_t)(t >> 64);
+}
+
+/* Sets r = b mod n from 32 big-endian bytes; returns 1 if b was >= n (the overflow flag). */
+static inline int bv_sc_set_b32(bv_sc *r, const uint8_t b[32]) {
+    bv_load_words(r->d, b);
+    if (bv_cmp4(r->d, BV_N) >= 0) {
+        bv_add_nc(r->d);
+        return 1;
+    }
+    return 0;
+}
+
+static inline void bv_sc_get_b32(uint8_t b[32], const bv_sc *a) { bv_store_words(b, a->d); }
+
+static inline void bv_sc_add(bv_sc *r, const bv_sc *a, const bv_sc *b) {
+    uint64_t w[4];
+    bv_u128 t = 0;
+    for (int i = 0; i < 4; i++) {
+        t += (bv_u128)a->d[i] + b->d[i];
+        w[i] = (uint64_t)t;
+        t >>= 64;
+    }
+    if (t || bv_cmp4(w, BV_N) >= 0) bv_add_nc(w);
+    memcpy(r->d, w, sizeof w);
+}
+
+static inline void bv_sc_negate(bv_sc *r, const bv_sc *a) {
+    if (bv_sc_is_zero(a)) { *r = *a; return; }
+    uint64_t borrow = 0;
+    for (int i = 0; i < 4; i++) {
+        bv_u128 t = (bv_u128)BV_N[i] - a->d[i] - borrow;
+        r->d[i] = (uint64_t)t;
+        borrow = (uint64_t)(t >> 64) & 1;
+    }
+}
+
+/*
+ * out[0..outw) = lo[0..low) + hi[0..hiw) * (2^256 - n). Caller sizes outw so nothing is lost.
+ */
+static inline void bv_sc_fold(uint64_t *out, int outw, const uint64_t *lo, int low,
+                              const uint64_t *hi, int hiw) {
+    for (int i = 0; i < outw; i++) out[i] = i < low ? lo[i] : 0;
+    for (int i = 0; i < hiw; i++) {
+        bv_u128 carry = 0;
+        for (int j = 0; j < 3; j++) {
+            bv_u128 t = (bv_u128)hi[i] * BV_NC[j] + out[i + j] + carry;
+            out[i + j] = (uint64_t)t;
+            carry = t >> 64;
+        }
+        for (int k = i + 3; carry && k < outw; k++) {
+            bv_u128 t = (bv_u128)out[k] + carry;
+            out[k] = (uint64_t)t;
+            carry = t >> 64;
+        }
+    }
+}
+
+static inline void bv_sc_mul(bv_sc *r, const bv_sc *a, const bv_sc *b) {
+    uint64_t l[8] = {0};
+    for (int i = 0; i < 4; i++) {
+        bv_u128 carry = 0;
+        for (int j = 0; j < 4; j++) {
+            bv_u128 t = (bv_u128)a->d[i] * b->d[j] + l[i + j] + carry;
+            l[i + j] = (uint64_t)t;
+            carry = t >> 64;
+        }
+        l[i + 4] = (uint64_t)carry;
+    }
+    /* 512 bits -> < 2^386 (7 words) -> < 2^261 (5 words) -> < 2^257 -> [0, n). */
+    uint64_t m[7], q[5], s[5];
+    bv_sc_fold(m, 7, l, 4, l + 4, 4);
+    bv_sc_fold(q, 5, m, 4, m + 4, 3);
+    bv_sc_fold(s, 5, q, 4, q + 4, 1);
+    while (s[4] || bv_cmp4(s, BV_N) >= 0) {
+        uint64_t c = bv_add_nc(s); /* s - n = (s4 - 1) 2^256 + (s_lo + 2^256 - n) */
+        s[4] = s[4] - 1 + c;
+    }
+    memcpy(r->d, s, 4 * sizeof(uint64_t));
+}
+
+/* r = a^(n-2) = 1/a (a != 0), plain square-and-multiply over the public exponent. */
+static inline void bv_sc_inv(bv_sc *r, const bv_sc *a) {
+    static const uint64_t e[4] = {0xBFD25E8CD036413FULL, 0xBAAEDCE6AF48A03BULL,
+                                  0xFFFFFFFFFFFFFFFEULL, 0xFFFFFFFFFFFFFFFFULL};
+    bv_sc x = {{1, 0, 0, 0}};
+    for (int i = 255; i >= 0; i--) {
+        bv_sc_mul(&x, &x, &x);
+        if ((e[i >> 6] >> (i & 63)) & 1) bv_sc_mul(&x, &x, a);
+    }
+    *r = x;
+}
+
+#endif /* BV_FIELD_H */
