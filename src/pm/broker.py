@@ -27,8 +27,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Protocol, TypeVar, runtime_checkable
+from typing import Any, Literal, NamedTuple, Protocol, TypeVar, runtime_checkable
 
+from pm.chain import SenderInfo as ChainSenderInfo
 from pm.crypto import keccak256, recover_address
 from pm.errors import InvalidInput, InvalidSignature, InvalidType
 from pm.evm import (
@@ -44,9 +45,6 @@ from pm.evm import (
     u256,
 )
 from pm.ticket import Ticket
-
-if TYPE_CHECKING:
-    from pm.chain import SenderInfo as ChainSenderInfo
 
 __all__ = [
     "PANIC_ARRAY_INDEX",
@@ -1032,9 +1030,7 @@ class BrokerChain:
     # -- pm.chain views ---------------------------------------------------------------------
     def sender_info(self, sender: bytes) -> ChainSenderInfo:
         """``getSenderInfo`` of the broker, as :class:`pm.chain.SenderInfo`."""
-        from pm.chain import SenderInfo as _ChainSenderInfo
-
-        return _ChainSenderInfo(*self.broker.get_sender_info(sender))
+        return ChainSenderInfo(*self.broker.get_sender_info(sender))
 
     def last_initialized_round(self) -> int:
         """The RoundsManager's last initialized round."""

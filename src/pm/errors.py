@@ -410,3 +410,100 @@ class InvalidExpectedPrice(PaymentError):
             name="expected_price",
             value=(price_per_unit, pixels_per_unit),
         )
+
+
+# -- settlement: ticket store, sender monitor, redemption (spec/protocol.md §7; owner: settlement
+# helper). Texts reproduce go-livepeer's pm/sendermonitor.go and pm/queue.go. -------------------
+
+
+class StoreError(PMError):
+    """The ticket store failed (I/O, an unsupported schema version, a corrupt row)."""
+
+
+class InvalidTransition(StoreError):
+    """A ticket state change that the queue's state machine does not allow.
+
+    ``ticket_hash`` is the ticket, ``current`` its state (None if unknown), ``target`` the
+    requested state."""
+
+    def __init__(self, ticket_hash: bytes, current: str | None, target: str) -> None:
+        self.ticket_hash = ticket_hash
+        self.current = current
+        self.target = target
+        super().__init__(
+            f"invalid ticket state transition {current} -> {target} for 0x{ticket_hash.hex()}"
+        )
+
+
+class InsufficientPendingAmount(PMError):
+    """SenderMonitor.addFloat: more was released than is pending (§7.1, §10.1.7)."""
+
+    def __init__(self, pending: int, amount: int) -> None:
+        self.pending = pending
+        self.amount = amount
+        super().__init__("cannot subtract from insufficient pendingAmount")
+
+
+class RedemptionError(PMError):
+    """A redemption attempt failed (§7.2, §7.3). ``retryable`` says whether the queue keeps
+    the ticket (go-livepeer's isNonRetryableTicketErr, inverted)."""
+
+    retryable: bool = True
+
+
+class TicketAlreadyUsed(RedemptionError):
+    """usedTickets(hash) is already true on chain; never retried."""
+
+    retryable = False
+
+    def __init__(self, ticket_hash: bytes) -> None:
+        self.ticket_hash = ticket_hash
+        super().__init__("ticket already used")
+
+
+class GasPriceTooHigh(RedemptionError):
+    """The current gas price is above the operator's cap; retried later (§7.3 step 3)."""
+
+    def __init__(self, max_gas_price: int, current: int) -> None:
+        self.max_gas_price = max_gas_price
+        self.current = current
+        super().__init__(
+            "current gas price exceeds maximum gas price "
+            f"max={_settlement_gwei(max_gas_price)} GWei current={_settlement_gwei(current)} GWei"
+        )
+
+
+class InsufficientSenderFunds(RedemptionError):
+    """availableFunds <= txCost (§7.3 step 4); retried later."""
+
+    def __init__(self, available_funds: int, tx_cost: int) -> None:
+        self.available_funds = available_funds
+        self.tx_cost = tx_cost
+        super().__init__("insufficient sender funds for redeem tx cost")
+
+
+class InsufficientFaceValue(RedemptionError):
+    """faceValue <= txCost (§7.3 step 4); retried later (gas may get cheaper)."""
+
+    def __init__(self, face_value: int, tx_cost: int) -> None:
+        self.face_value = face_value
+        self.tx_cost = tx_cost
+        super().__init__("insufficient ticket face value for redeem tx cost")
+
+
+class TransactionFailed(RedemptionError):
+    """The redemption transaction was mined with status 0; never retried (§7.2).
+    ``reason`` is the revert reason when the chain reports one."""
+
+    retryable = False
+
+    def __init__(self, tx_hash: bytes, reason: str | None = None) -> None:
+        self.tx_hash = tx_hash
+        self.reason = reason
+        super().__init__(f"transaction failed txHash=0x{tx_hash.hex()}")
+
+
+def _settlement_gwei(wei: int) -> str:
+    """wei as a decimal GWei string without floats (go-livepeer prints big.Float GWei)."""
+    whole, frac = divmod(wei, 10**9)
+    return f"{whole}.{frac:09d}".rstrip("0").rstrip(".") if frac else str(whole)
