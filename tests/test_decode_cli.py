@@ -9,10 +9,14 @@ from fractions import Fraction
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pm import abi, wire
 from pm.cli import main
+from pm.commands.decode import decode_value
 from pm.crypto import PrivateKeySigner, keccak256, to_checksum_address
+from pm.errors import PMError
 from pm.pricing import MAX_WIN_PROB
 from pm.ticket import ExpirationParams, Ticket, TicketBatch, TicketParams
 
@@ -210,3 +214,23 @@ def test_console_entry_point_has_no_traceback() -> None:
     )
     assert ok.returncode == 0, ok.stderr
     assert json.loads(ok.stdout)["tickets"][0]["won"] is True
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.one_of(
+        st.text(max_size=60),
+        st.builds(
+            lambda sel, body: "0x" + (sel + body).hex(),
+            st.sampled_from([f.selector for f in abi.FUNCTIONS]),
+            st.binary(max_size=400),
+        ),
+    )
+)
+def test_decode_value_never_crashes(value: str) -> None:
+    try:
+        report = decode_value(value)
+    except PMError:
+        return
+    json.dumps(report)  # whatever decodes is reportable
+    assert "function" in report and "tickets" in report

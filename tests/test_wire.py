@@ -512,3 +512,10 @@ def test_payment_checks_in_go_order() -> None:
     no_exp = wire.Payment(ok.ticket_params, ok.sender, None, ok.nonces, ok.sigs, PRICE)
     with pytest.raises(PaymentError, match="expiration params"):
         wire.check_payment(no_exp)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=80) | st.text(alphabet="ABCDEFGHabcdefgh0123456789+/=\r\n", max_size=80))
+def test_random_headers_never_crash(value: str) -> None:
+    with contextlib.suppress(PMError):
+        wire.decode_payment_header(value)
