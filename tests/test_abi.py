@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pm import abi
+from pm.crypto import keccak256
 from pm.errors import CalldataError, InvalidInput, PMError, UnknownSelector
 from pm.ticket import Ticket
 
@@ -319,3 +320,29 @@ def test_mutated_calldata_never_crashes(data: st.DataObject) -> None:
     except PMError:
         return
     assert abi.encode_call(call.name, *call.args) == bytes(base)
+
+
+# -- a real mainnet redemption (livepeer/explorer #108) ------------------------------------
+
+
+def test_matches_real_mainnet_redemption_prefix() -> None:
+    vector = json.loads((DATA / "mainnet_redeem_prefix.json").read_text())
+    f = vector["fields"]
+    rand = int(f["recipient_rand"], 16)
+    rand_hash = bytes.fromhex(f["recipient_rand_hash"][2:])
+    # the on-chain commitment of spec/protocol.md §4 holds for the real ticket
+    assert keccak256(word(rand)) == rand_hash
+    ticket = Ticket(
+        recipient=bytes.fromhex(f["recipient"][2:]),
+        sender=bytes.fromhex(f["sender"][2:]),
+        face_value=int(f["face_value"], 16),
+        win_prob=int(f["win_prob"], 16),
+        sender_nonce=f["sender_nonce"],
+        recipient_rand_hash=rand_hash,
+        creation_round=2500,  # auxData and sig are past the quoted prefix: any 64 / 65 bytes
+        creation_round_block_hash=b"\x01" * 32,
+    )
+    prefix = vector["calldata_prefix"]
+    ours = "0x" + abi.encode_redeem_winning_ticket(ticket, b"\x02" * 65, rand).hex()
+    assert len(prefix) > 2 + 8 + 9 * 64
+    assert ours.startswith(prefix)
