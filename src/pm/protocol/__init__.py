@@ -21,25 +21,44 @@ from .bonding_manager import (
     TranscoderStatus,
     UnbondingLock,
 )
+from .bonding_votes import BondingCheckpoint, BondingVotes, ContractError
+from .governor import LivepeerGovernor, ProposalState, ProposalVote, VoteType
 from .minter import Minter
 from .rounds_manager import RoundsManager
 from .sorted_list import SortedDoublyLL
+from .system import ARBITRUM_ONE, PRESETS, UNIT_TEST, BrokerMinterView, Protocol, ProtocolParams
 from .token import BURNER_ROLE, MINTER_ROLE, LivepeerToken
+from .treasury import Call, Treasury
 
 __all__ = [
+    "ARBITRUM_ONE",
     "BURNER_ROLE",
     "MAX_FUTURE_ROUND",
     "MINTER_ROLE",
+    "PRESETS",
+    "UNIT_TEST",
+    "BondingCheckpoint",
     "BondingManager",
+    "BondingVotes",
     "BrokerBondingView",
+    "BrokerMinterView",
+    "Call",
+    "ContractError",
     "Delegator",
     "DelegatorStatus",
     "EarningsPool",
+    "LivepeerGovernor",
     "LivepeerToken",
     "Minter",
+    "ProposalState",
+    "ProposalVote",
+    "Protocol",
+    "ProtocolParams",
     "RoundsManager",
     "SortedDoublyLL",
     "Transcoder",
     "TranscoderStatus",
+    "Treasury",
     "UnbondingLock",
+    "VoteType",
 ]
