@@ -880,3 +880,22 @@ def test_long_running_recipient_keeps_only_live_state() -> None:
     assert len(last_update) == 50
     assert {k[1] for k in r.balances.keys()} == live_mids  # noqa: SIM118 (a snapshot)
     assert len(live_mids) <= 6
+
+
+def test_receive_results_is_a_lazy_sequence() -> None:
+    r, _snd, _chain, signer = make_pair()
+    p = r.ticket_params(signer.address, Fraction(1))
+    assert p.expiration_params is not None
+    r.receive(signed_batch(signer, p, [2], p.expiration_params), p.seed, Fraction(1))
+    res = r.receive(signed_batch(signer, p, [1, 2, 3], p.expiration_params), p.seed, Fraction(1))
+    assert len(res) == 3
+    assert [x.index for x in res] == [0, 1, 2] and [x.nonce for x in res] == [1, 2, 3]
+    assert res[-1] == res[2] and res[1:] == [res[1], res[2]]
+    assert res == list(res) and res != [res[0]]
+    assert isinstance(res[1].error, NonceAlreadySeen)
+    with pytest.raises(IndexError):
+        res[3]
+    assert not res.ok
+    with pytest.raises(NonceAlreadySeen):
+        res.raise_for_error()
+    assert "credited=" in repr(res)

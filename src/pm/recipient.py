@@ -21,9 +21,10 @@ import heapq
 import hmac
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import overload
 
 from pm.accounting import BALANCE_TTL_NS, Balances
 from pm.chain import MaxFloatSource, RecipientChainView, WinningTicketSink
@@ -371,34 +372,102 @@ class ReceiveResult:
     credited: bool
 
 
-class ReceiveResults(list[ReceiveResult]):
-    """The per-ticket results of one payment plus its summary.
+class ReceiveResults(Sequence[ReceiveResult]):
+    """The per-ticket results of one payment (a sequence of `ReceiveResult`) and its summary.
 
     - error: what go-livepeer's ProcessPayment returns: the fatal error, else the LAST
       non-fatal error, else None;
-    - fatal: the fatal error (processing stopped at once), or None;
-    - first_error: the first error of the payment (after it nothing is credited);
+    - fatal: the fatal error (processing stopped at once, one result), or None;
+    - first_error: the first error of the payment (from it on nothing is credited);
     - ev: EV of one ticket (wei); credited: total credited (wei); winners: winning indices.
+
+    The per-ticket `ReceiveResult` objects are made only when indexed or iterated, so a
+    10,000-ticket payment costs no per-ticket Python objects unless a caller asks for them.
     """
+
+    __slots__ = (
+        "_credited_upto",
+        "_errors",
+        "_n",
+        "_nonces",
+        "_session_id",
+        "_won",
+        "credited",
+        "error",
+        "ev",
+        "fatal",
+        "first_error",
+        "winners",
+    )
 
     def __init__(
         self,
-        results: list[ReceiveResult],
+        nonces: Sequence[int] = (),
+        won_flags: bytes = b"",
+        errors: dict[int, ReceiveError] | None = None,
         *,
-        fatal: ReceiveError | PMError | None = None,
-        error: ReceiveError | PMError | None = None,
-        first_error: ReceiveError | PMError | None = None,
+        count: int | None = None,
+        credited_upto: int = 0,
+        session_id: str = "",
+        fatal: ReceiveError | None = None,
+        error: ReceiveError | None = None,
+        first_error: ReceiveError | None = None,
         ev: Fraction = Fraction(0),
         credited: Fraction = Fraction(0),
         winners: tuple[int, ...] = (),
     ) -> None:
-        super().__init__(results)
+        self._n = len(nonces) if count is None else count
+        self._nonces = nonces
+        self._won = won_flags
+        self._errors = errors or {}
+        self._credited_upto = credited_upto
+        self._session_id = session_id
         self.fatal = fatal
         self.error = error
         self.first_error = first_error
         self.ev = ev
         self.credited = credited
         self.winners = winners
+
+    def __len__(self) -> int:
+        return self._n
+
+    def _result(self, i: int) -> ReceiveResult:
+        won = bool(self._won[i]) if self._won else False
+        return ReceiveResult(
+            i,
+            self._nonces[i],
+            won,
+            self._session_id if won else "",
+            self._errors.get(i),
+            i < self._credited_upto,
+        )
+
+    @overload
+    def __getitem__(self, index: int) -> ReceiveResult: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[ReceiveResult]: ...
+
+    def __getitem__(self, index: int | slice) -> ReceiveResult | list[ReceiveResult]:
+        if isinstance(index, slice):
+            return [self._result(i) for i in range(*index.indices(self._n))]
+        if not -self._n <= index < self._n:
+            raise IndexError(index)
+        return self._result(index % self._n)
+
+    def __iter__(self) -> Iterator[ReceiveResult]:
+        return (self._result(i) for i in range(self._n))
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, ReceiveResults | list | tuple):
+            return list(self) == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"ReceiveResults(n={self._n}, credited={self.credited}, error={self.error!r})"
 
     @property
     def ok(self) -> bool:
@@ -673,7 +742,7 @@ class Recipient:
         check_uint("seed", seed)
         n = len(batch)
         if n == 0:
-            return ReceiveResults([])
+            return ReceiveResults()
         params = batch.params
         sender = batch.sender
         exp = batch.expiration_params
@@ -699,8 +768,9 @@ class Recipient:
                 if not hmac.compare_digest(expected_hash, params.recipient_rand_hash):
                     fatal = InvalidRecipientRand(expected_hash, params.recipient_rand_hash)
         if fatal is not None:
-            first = ReceiveResult(0, nonces[0], False, "", fatal, False)
-            return ReceiveResults([first], fatal=fatal, error=fatal, first_error=fatal)
+            return ReceiveResults(
+                nonces, b"", {0: fatal}, count=1, fatal=fatal, error=fatal, first_error=fatal
+            )
 
         check = batch.validate(rand)
         status_codes, won_flags = check.status_codes, check.won_flags
@@ -714,14 +784,18 @@ class Recipient:
         with self._nonce_lock:
             entry = self._nonces.get(rand)
             fast = check.all_valid and not expired
+            fresh: set[int] = set()
             if fast:
                 fresh = set(nonces)
-                seen = entry.seen if entry is not None else set()
-                fast = len(fresh) == n and seen.isdisjoint(fresh) and len(seen) + n <= limit
+                seen = entry.seen if entry is not None else fresh
+                fast = len(fresh) == n and (
+                    entry is None or (seen.isdisjoint(fresh) and len(seen) + n <= limit)
+                )
+                fast = fast and n <= limit
             if fast:
                 if entry is None:
                     entry = self._new_nonce_set(rand, exp_block)
-                entry.seen |= set(nonces)
+                entry.seen |= fresh
             else:
                 for i in range(n):
                     nonce = nonces[i]
@@ -752,22 +826,14 @@ class Recipient:
         if first_error_index:
             self.balances.credit(sender, manifest_id, credited)
 
-        session_id = "0x" + params.recipient_rand_hash.hex()
-        results = [
-            ReceiveResult(
-                i,
-                nonces[i],
-                bool(won_flags[i]),
-                session_id if won_flags[i] else "",
-                errors.get(i),
-                i < first_error_index,
-            )
-            for i in range(n)
-        ]
         last_error = errors[max(errors)] if errors else None
         first_error = errors[first_error_index] if errors else None
         return ReceiveResults(
-            results,
+            nonces,
+            won_flags,
+            errors,
+            credited_upto=first_error_index,
+            session_id="0x" + params.recipient_rand_hash.hex(),
             error=last_error,
             first_error=first_error,
             ev=ev,
