@@ -771,7 +771,10 @@ _MUTATIONS = [
     "block_hash",
     "recipient_rand_hash",
     "nonce_resign_other_key",
+    "nonce_changed",
     "sig_byte",
+    "recipient",
+    "sender",
 ]
 
 
@@ -780,7 +783,7 @@ _MUTATIONS = [
 def test_changing_a_covered_field_fails_with_the_right_error(
     which: str, key: int, delta: int
 ) -> None:
-    r, _snd, _chain, signer = _sender_recipient(key)
+    r, _snd, chain, signer = _sender_recipient(key)
     price = Fraction(3, 2)
     p = r.ticket_params(signer.address, price)
     assert p.expiration_params is not None
@@ -807,6 +810,15 @@ def test_changing_a_covered_field_fails_with_the_right_error(
     if which == "nonce_resign_other_key":
         other = PrivateKeySigner(bytes([(key % 250) + 1 + 1]) * 32)
         sigs = [other.sign(batch.ticket(0).hash()), batch.sig(1)]
+    elif which == "nonce_changed":
+        batch = TicketBatch(p, signer.address, exp, [1 + delta + 2, 2], batch.signatures)  # type: ignore[arg-type]
+    elif which == "recipient":
+        p = replace_params(p, recipient=keccak256(p.recipient)[:20])
+        batch = signed_batch(signer, p, [1, 2], exp)
+    elif which == "sender":
+        other_sender = keccak256(signer.address)[:20]
+        chain.set_sender_info(other_sender, SenderInfo(10**22, 0, 10**22))
+        batch = TicketBatch(p, other_sender, exp, [1, 2], batch.signatures)  # type: ignore[arg-type]
     elif which == "sig_byte":
         s0 = bytearray(batch.sig(0))
         s0[delta % 32] ^= 1  # flips a bit of r
@@ -814,7 +826,9 @@ def test_changing_a_covered_field_fails_with_the_right_error(
     if sigs is not None:
         batch = TicketBatch.from_signatures(p, signer.address, exp, list(batch.nonces), sigs)
     res = r.receive(batch, seed, price)
-    if which.startswith(("nonce", "sig")):
+    if which == "recipient":
+        assert isinstance(res.fatal, InvalidTicketRecipient)
+    elif which.startswith(("nonce", "sig")):
         assert isinstance(res[0].error, InvalidTicketSignature)
         assert res[0].error.fatal is False
         assert res[1].error is None and res.credited == 0
