@@ -913,3 +913,52 @@ def test_receive_results_is_a_lazy_sequence() -> None:
     with pytest.raises(NonceAlreadySeen):
         res.raise_for_error()
     assert "credited=" in repr(res)
+
+
+SM = load_vectors("roles_sender_monitor.json")
+
+
+@pytest.mark.parametrize("case", SM["max_float"], ids=lambda c: c["name"])
+def test_sender_monitor_max_float_vectors(case: dict[str, Any]) -> None:
+    chain = InMemoryChain(round_=100, pool_size=case["pool_size"])
+    info = SenderInfo(0, 0, case["funds_remaining"], case["claimed_in_current_round"])
+    chain.set_sender_info(SENDER_ADDR, info)
+    chain.set_claimed_reserve(SENDER_ADDR, RECIPIENT, case["claimed_reserve"])
+    assert ChainMaxFloat(chain, RECIPIENT).max_float(SENDER_ADDR) == case["max_float"]
+    # a recipient with this max float and a positive face value can only issue params if the
+    # max float covers the EV
+    r = Recipient(RECIPIENT, None, chain, RecipientConfig(ticket_ev=1, redeem_gas=0))
+    if case["max_float"] >= 1:
+        assert r.ticket_params(SENDER_ADDR, Fraction(1)).face_value == min(100, case["max_float"])
+    else:
+        with pytest.raises(InsufficientSenderReserve):
+            r.ticket_params(SENDER_ADDR, Fraction(1))
+
+
+@pytest.mark.parametrize("case", SM["validate_sender"]["cases"])
+def test_sender_monitor_validate_sender_vectors(case: dict[str, Any]) -> None:
+    r, snd, chain, signer = make_pair()
+    p = r.ticket_params(signer.address, Fraction(1))
+    batch = snd.create_batch(snd.start_session(p), 1)
+    withdraw = case.get("withdraw_round", SM["validate_sender"]["withdraw_round"])
+    chain.set_sender_info(signer.address, SenderInfo(10**19, withdraw, 10**19))
+    chain.set_round(case["round"])
+    res = r.receive(batch, p.seed, Fraction(1))
+    if case["error"] is None:
+        assert res.error is None
+    else:
+        assert res.fatal is not None
+        assert str(res.fatal) == case["error"].format(sender=signer.checksum_address)
+
+
+def test_sender_monitor_info_error_vector() -> None:
+    r, snd, chain, signer = make_pair()
+    p = r.ticket_params(signer.address, Fraction(1))
+    batch = snd.create_batch(snd.start_session(p), 1)
+    chain.sender_info_error = ConnectionError("connection refused")
+    res = r.receive(batch, p.seed, Fraction(1))
+    assert isinstance(res.fatal, CouldNotGetSenderInfo)
+    want = SM["validate_sender"]["info_error"].format(
+        sender=signer.checksum_address, err="connection refused"
+    )
+    assert str(res.fatal) == want
