@@ -130,11 +130,15 @@ static inline void bv_fe_get_b32(uint8_t b[32], const bv_fe *a) {
     bv_store_words(b, w);
 }
 
-/* 1 if a == 0 (mod p). */
+/* 1 if a == 0 (mod p). After one weak normalisation the limbs are base-2^52 digits of a value
+ * below 2p, so a multiple of p is exactly 0 or p. */
 static inline int bv_fe_is_zero(const bv_fe *a) {
     bv_fe t = *a;
-    bv_fe_normalize(&t);
-    return (t.n[0] | t.n[1] | t.n[2] | t.n[3] | t.n[4]) == 0;
+    bv_fe_normalize_weak(&t);
+    uint64_t z0 = t.n[0] | t.n[1] | t.n[2] | t.n[3] | t.n[4];
+    uint64_t z1 = (t.n[0] ^ BV_P0) | (t.n[1] ^ BV_P1) | (t.n[2] ^ BV_P1) | (t.n[3] ^ BV_P1) |
+                  (t.n[4] ^ BV_P4);
+    return z0 == 0 || z1 == 0;
 }
 
 /* 1 if a == b (mod p). */
@@ -168,35 +172,34 @@ static inline void bv_fe_negate(bv_fe *r, const bv_fe *a, uint64_t m) {
 
 /*
  * Reduction shared by mul and sqr: c[0..8] are the column sums of the 5x5 limb product
- * (column k has weight 2^(52k)). Columns 5..9 have weight 2^260 * 2^(52(k-5)) and fold down
- * with 2^260 = 0x1000003D10 (mod p) after being split into 52-bit digits so the products fit.
+ * (column k has weight 2^(52k)). Column k >= 5 has weight 2^260 * 2^(52(k-5)) and folds down
+ * with 2^260 = 0x1000003D10 (mod p): its low 52 bits into column k-5 and the rest into column
+ * k-4, so every product fits in 128 bits and the five folds are independent (short latency).
  */
 static inline void bv_fe_reduce9(bv_fe *r, bv_u128 c0, bv_u128 c1, bv_u128 c2, bv_u128 c3,
                                  bv_u128 c4, bv_u128 c5, bv_u128 c6, bv_u128 c7, bv_u128 c8) {
-    uint64_t d5, d6, d7, d8, d9;
-    c6 += c5 >> 52; d5 = (uint64_t)c5 & BV_M52;
-    c7 += c6 >> 52; d6 = (uint64_t)c6 & BV_M52;
-    c8 += c7 >> 52; d7 = (uint64_t)c7 & BV_M52;
-    d8 = (uint64_t)c8 & BV_M52; d9 = (uint64_t)(c8 >> 52);
-
-    bv_u128 t = c0 + (bv_u128)d5 * BV_FOLD260;
-    uint64_t l0 = (uint64_t)t & BV_M52;
-    t = c1 + (bv_u128)d6 * BV_FOLD260 + (t >> 52);
-    uint64_t l1 = (uint64_t)t & BV_M52;
-    t = c2 + (bv_u128)d7 * BV_FOLD260 + (t >> 52);
-    uint64_t l2 = (uint64_t)t & BV_M52;
-    t = c3 + (bv_u128)d8 * BV_FOLD260 + (t >> 52);
-    uint64_t l3 = (uint64_t)t & BV_M52;
-    t = c4 + (bv_u128)d9 * BV_FOLD260 + (t >> 52);
-    uint64_t l4 = (uint64_t)t & BV_M52;
-    uint64_t top = (uint64_t)(t >> 52); /* weight 2^260 */
-    uint64_t hi4 = l4 >> 48;             /* weight 2^256 */
-    l4 &= BV_M48;
-    bv_u128 u = (bv_u128)l0 + (bv_u128)top * BV_FOLD260 + (bv_u128)hi4 * BV_FOLD256;
+    const uint64_t K = BV_FOLD260;
+    bv_u128 t0 = c0 + (bv_u128)((uint64_t)c5 & BV_M52) * K;
+    bv_u128 t1 = c1 + (bv_u128)(uint64_t)(c5 >> 52) * K + (bv_u128)((uint64_t)c6 & BV_M52) * K;
+    bv_u128 t2 = c2 + (bv_u128)(uint64_t)(c6 >> 52) * K + (bv_u128)((uint64_t)c7 & BV_M52) * K;
+    bv_u128 t3 = c3 + (bv_u128)(uint64_t)(c7 >> 52) * K + (bv_u128)((uint64_t)c8 & BV_M52) * K;
+    bv_u128 t4 = c4 + (bv_u128)(uint64_t)(c8 >> 52) * K;
+    uint64_t l0 = (uint64_t)t0 & BV_M52;
+    t1 += t0 >> 52;
+    uint64_t l1 = (uint64_t)t1 & BV_M52;
+    t2 += t1 >> 52;
+    uint64_t l2 = (uint64_t)t2 & BV_M52;
+    t3 += t2 >> 52;
+    uint64_t l3 = (uint64_t)t3 & BV_M52;
+    t4 += t3 >> 52;
+    uint64_t l4 = (uint64_t)t4 & BV_M48;
+    /* bits >= 256: t4 >> 48 has weight 2^256 and is < 2^80, fold with 2^256 = 0x1000003D1 */
+    bv_u128 top = t4 >> 48;
+    bv_u128 u = (bv_u128)l0 + (bv_u128)((uint64_t)top & BV_M52) * BV_FOLD256;
+    bv_u128 v = (bv_u128)l1 + (bv_u128)(uint64_t)(top >> 52) * BV_FOLD256 + (u >> 52);
     r->n[0] = (uint64_t)u & BV_M52;
-    u = (u >> 52) + l1;
-    r->n[1] = (uint64_t)u & BV_M52;
-    r->n[2] = l2 + (uint64_t)(u >> 52);
+    r->n[1] = (uint64_t)v & BV_M52;
+    r->n[2] = l2 + (uint64_t)(v >> 52);
     r->n[3] = l3;
     r->n[4] = l4;
 }
