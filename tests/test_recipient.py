@@ -962,3 +962,19 @@ def test_sender_monitor_info_error_vector() -> None:
         sender=signer.checksum_address, err="connection refused"
     )
     assert str(res.fatal) == want
+
+
+def test_seed_source_is_injectable_for_reproducible_runs() -> None:
+    import random
+
+    def make() -> Recipient:
+        rng = random.Random(42)
+        return Recipient(RECIPIENT, None, InMemoryChain(), random_bytes=rng.randbytes)
+
+    a, b = make(), make()
+    pa, pb = a.ticket_params(SENDER_ADDR, Fraction(0)), b.ticket_params(SENDER_ADDR, Fraction(0))
+    assert pa == pb
+    assert a.ticket_params(SENDER_ADDR, Fraction(0)).seed != pa.seed
+    bad = Recipient(RECIPIENT, bytes(32), InMemoryChain(), random_bytes=lambda n: b"\x00" * (n - 1))
+    with pytest.raises(PMError):
+        bad.ticket_params(SENDER_ADDR, Fraction(0))

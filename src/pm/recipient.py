@@ -497,7 +497,9 @@ class Recipient:
     `address` is the ticket recipient (the on-chain orchestrator address); `secret` the 32-byte
     HMAC key (random by default, and like go-livepeer's never persisted: after a restart,
     tickets for older params fail with "invalid recipientRand…"). `max_float` defaults to
-    `ChainMaxFloat(chain, address)`; `sink` to a `MemoryWinningTicketSink`. Thread-safe.
+    `ChainMaxFloat(chain, address)`; `sink` to a `MemoryWinningTicketSink`. `random_bytes(n)`
+    supplies the params seeds (and the default secret): os.urandom by default, a seeded source
+    for reproducible simulations (the seed is public; go-livepeer uses math/rand). Thread-safe.
     """
 
     def __init__(
@@ -510,10 +512,12 @@ class Recipient:
         max_float: MaxFloatSource | None = None,
         sink: WinningTicketSink | None = None,
         balances: Balances | None = None,
+        random_bytes: Callable[[int], bytes] = os.urandom,
     ) -> None:
         self.address = check_address("address", address)
+        self._random_bytes = random_bytes
         if secret is None:
-            secret = os.urandom(32)
+            secret = random_bytes(32)
         self.__secret = check_bytes("secret", secret, 32)
         if not isinstance(config, RecipientConfig):
             raise InvalidType(
@@ -615,7 +619,7 @@ class Recipient:
         when that hash is all zeros (an Arbitrum quirk)."""
         round_ = self.chain.last_initialized_round()
         block_hash = self.chain.last_initialized_block_hash()
-        if block_hash == _ZERO_HASH:
+        if block_hash == _ZERO_HASH and round_ > 0:  # no round before 0 to fall back to
             round_ -= 1
             block_hash = self.chain.block_hash_for_round(round_)
         return ExpirationParams(round_, block_hash)
@@ -627,7 +631,7 @@ class Recipient:
         """
         sender = check_address("sender", sender)
         price_rat = _price("price", price)
-        seed = int.from_bytes(os.urandom(32), "big")
+        seed = int.from_bytes(check_bytes("random bytes", self._random_bytes(32), 32), "big")
         face_value = 0
         if price_rat.numerator > 0:
             face_value, _ = self._face_value(sender)
