@@ -17,9 +17,8 @@ the round's reward from ``currentMintableTokens + currentMintedTokens``; ``pendi
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import IntEnum
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from pm.evm import ZERO_ADDRESS, Event, Revert, check_address, check_uint
 
@@ -115,8 +114,7 @@ class TranscoderStatus(IntEnum):
     REGISTERED = 1
 
 
-@dataclass(frozen=True, slots=True)
-class Transcoder:
+class Transcoder(NamedTuple):
     """``getTranscoder(t)``: the 10 scalar Transcoder fields in declaration order."""
 
     last_reward_round: int
@@ -131,8 +129,7 @@ class Transcoder:
     last_fee_round: int
 
 
-@dataclass(frozen=True, slots=True)
-class Delegator:
+class Delegator(NamedTuple):
     """``getDelegator(d)``: the 7 scalar Delegator fields (LPT wei, ETH wei, rounds)."""
 
     bonded_amount: int
@@ -144,16 +141,14 @@ class Delegator:
     next_unbonding_lock_id: int
 
 
-@dataclass(frozen=True, slots=True)
-class UnbondingLock:
+class UnbondingLock(NamedTuple):
     """``getDelegatorUnbondingLock(d, id)``: LPT wei and the first round it can be withdrawn."""
 
     amount: int
     withdraw_round: int
 
 
-@dataclass(frozen=True, slots=True)
-class EarningsPool:
+class EarningsPool(NamedTuple):
     """``getTranscoderEarningsPoolForRound(t, round)`` (factors at 1e27, cut/share at 1e6)."""
 
     total_stake: int

@@ -4,13 +4,16 @@ spec/protocol-economics.md §6.0: the BondingManager unit tests run the real Bon
 everything else mocked: ``currentRound()`` / ``currentRoundInitialized()`` /
 ``currentRoundLocked()`` are set by the test, the Minter's ``createReward`` returns a fixed amount
 (1000) whatever the stake, and token movements are only recorded. These classes reproduce that
-fixture so the contract's own vectors can be replayed exactly.
+fixture so the contract's own vectors can be replayed exactly. Their records are journaled, so
+a reverted call leaves no record behind (as a reverted transaction leaves no mock call).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+
+from ._journal import JList
 
 __all__ = ["MockBondingVotes", "MockMinter", "MockRounds", "MockToken"]
 
@@ -42,7 +45,7 @@ class MockMinter:
     mintable: int = 0
     minted: int = 0
     address: bytes = bytes.fromhex("c0" * 20)
-    calls: list[tuple[str, tuple[Any, ...]]] = field(default_factory=list)
+    calls: list[tuple[str, tuple[Any, ...]]] = field(default_factory=JList)
 
     def create_reward(self, frac_num: int, frac_denom: int, /) -> int:
         self.calls.append(("create_reward", (frac_num, frac_denom)))
@@ -76,7 +79,7 @@ class MockToken:
     """Records ``transfer_from``; ``balances`` answers ``balance_of``."""
 
     balances: dict[bytes, int] = field(default_factory=dict)
-    transfers: list[tuple[bytes, bytes, bytes, int]] = field(default_factory=list)
+    transfers: list[tuple[bytes, bytes, bytes, int]] = field(default_factory=JList)
 
     def transfer_from(self, spender: bytes, owner: bytes, to: bytes, amount: int) -> bool:
         self.transfers.append((spender, owner, to, amount))
@@ -90,8 +93,8 @@ class MockToken:
 class MockBondingVotes:
     """Records the BondingManager's vote checkpoints."""
 
-    bonding: list[dict[str, Any]] = field(default_factory=list)
-    totals: list[tuple[int, int]] = field(default_factory=list)
+    bonding: list[dict[str, Any]] = field(default_factory=JList)
+    totals: list[tuple[int, int]] = field(default_factory=JList)
 
     def checkpoint_bonding_state(
         self,
@@ -125,3 +128,48 @@ class MockBondingVotes:
             if cp["account"] == account:
                 found = cp
         return found
+
+
+def label(name: str) -> bytes:
+    """A readable 20-byte test address: the name's bytes padded with zeros."""
+    return name.encode().ljust(20, b"\0")
+
+
+OWNER = label("owner")
+TICKET_BROKER = label("broker")
+TREASURY = label("treasury")
+L2_MIGRATOR = label("migrator")
+
+
+class BondingFixture:
+    """The BondingManager unit-test fixture (spec §6.0): 2 active transcoders, unbonding period 2,
+    mocked rounds/minter/token/BondingVotes, Controller owner :data:`OWNER`."""
+
+    def __init__(self, *, num_active_transcoders: int = 2, unbonding_period: int = 2) -> None:
+        from .bonding_manager import BondingManager
+
+        self.rounds = MockRounds()
+        self.minter = MockMinter()
+        self.token = MockToken()
+        self.votes = MockBondingVotes()
+        self.bm = BondingManager(
+            rounds=self.rounds,
+            minter=self.minter,
+            token=self.token,
+            owner=OWNER,
+            ticket_broker=TICKET_BROKER,
+            l2_migrator=L2_MIGRATOR,
+            treasury=TREASURY,
+            num_active_transcoders=num_active_transcoders,
+            unbonding_period=unbonding_period,
+            bonding_votes=self.votes,
+        )
+
+    def at(self, round: int, *, init: bool = True) -> None:
+        """Move to ``round`` and run the RoundsManager hook (setCurrentRoundTotalActiveStake)."""
+        self.rounds.round = round
+        if init:
+            self.bm.set_current_round_total_active_stake(self.rounds.address)
+
+    def fees(self, transcoder: bytes, amount: int) -> None:
+        self.bm.update_transcoder_with_fees(TICKET_BROKER, transcoder, amount, self.rounds.round)
