@@ -36,17 +36,30 @@ __all__ = [
 ]
 
 # -- roles: sender and recipient (issue 4) --
-from .chain import InMemoryChain, SenderInfo
-from .recipient import Recipient, RecipientConfig
+from .chain import (
+    InMemoryChain,
+    MaxFloatSource,
+    RecipientChainView,
+    SenderChainView,
+    SenderInfo,
+    WinningTicketSink,
+)
+from .recipient import MemoryWinningTicketSink, ReceiveResult, Recipient, RecipientConfig
 from .sender import Sender, SpendingPolicy
 
 __all__ += [
     "InMemoryChain",
+    "MaxFloatSource",
+    "MemoryWinningTicketSink",
+    "ReceiveResult",
     "Recipient",
+    "RecipientChainView",
     "RecipientConfig",
     "Sender",
+    "SenderChainView",
     "SenderInfo",
     "SpendingPolicy",
+    "WinningTicketSink",
 ]
 
 # -- wire formats and calldata (issue 6) --

@@ -46,6 +46,7 @@ __all__ = [
     "PARAMS_EXPIRY_BUFFER",
     "Sender",
     "SpendingPolicy",
+    "session_id_for",
     "validate_sender_info",
 ]
 
