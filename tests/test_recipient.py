@@ -978,3 +978,45 @@ def test_seed_source_is_injectable_for_reproducible_runs() -> None:
     bad = Recipient(RECIPIENT, bytes(32), InMemoryChain(), random_bytes=lambda n: b"\x00" * (n - 1))
     with pytest.raises(PMError):
         bad.ticket_params(SENDER_ADDR, Fraction(0))
+
+
+def test_bad_input_raises_pm_errors() -> None:
+    r, snd, _chain, signer = make_pair()
+    p = r.ticket_params(signer.address, Fraction(1))
+    batch = snd.create_batch(snd.start_session(p), 1)
+    bad_calls = [
+        lambda: r.ticket_params(signer.address[:19], Fraction(1)),
+        lambda: r.ticket_params(signer.address, 1.5),
+        lambda: r.ticket_params("0xabc", Fraction(1)),
+        lambda: r.receive("batch", p.seed, Fraction(1)),
+        lambda: r.receive(batch, -1, Fraction(1)),
+        lambda: r.receive(batch, 2**256, Fraction(1)),
+        lambda: r.receive(batch, p.seed, 1.0),
+        lambda: r.receive(batch, p.seed, "1/1"),
+        lambda: r.receive(batch, p.seed, (1.0, 2)),
+        lambda: r.set_max_face_value(-1),
+        lambda: r.debit_fees(signer.address, "m", Fraction(1), -5),
+        lambda: rat_price_info(True, 1),
+    ]
+    for call in bad_calls:
+        with pytest.raises(PMError):
+            call()  # type: ignore[no-untyped-call]
+    # nothing was credited or tracked by the failed calls
+    assert r.balance(signer.address) is None and r.nonce_set_count() == 0
+
+
+def test_chain_values_are_validated() -> None:
+    with pytest.raises(PMError):
+        SenderInfo(-1, 0, 0)
+    with pytest.raises(PMError):
+        SenderInfo(0, 0, 2**256)
+    with pytest.raises(PMError):
+        InMemoryChain(round_block_hashes={1: b"short"})
+    chain = InMemoryChain()
+    with pytest.raises(PMError):
+        chain.set_sender_info(SENDER_ADDR, (1, 2, 3))  # type: ignore[arg-type]
+    with pytest.raises(PMError):
+        chain.sender_info(SENDER_ADDR)  # unknown sender
+    chain.default_sender_info = SenderInfo(1, 0, 1)
+    assert chain.sender_info(SENDER_ADDR) == SenderInfo(1, 0, 1)
+    assert chain.advance(3) == 3 and chain.last_seen_l1_block() == 3
