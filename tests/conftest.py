@@ -33,3 +33,18 @@ def load_vectors(name: str) -> Any:
 @pytest.fixture
 def data_dir() -> Path:
     return DATA
+
+
+# -- fuzz input counts (issue 9; tests/fuzz_support.py) --------------------------------------
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Print how many inputs each fuzz target tried ("fuzz <target>: N inputs")."""
+    import sys
+
+    fuzz_support = sys.modules.get("fuzz_support")  # imported by the fuzz tests, if any ran
+    lines = fuzz_support.summary_lines() if fuzz_support is not None else []
+    if lines:
+        terminalreporter.section("fuzz targets")
+        for line in lines:
+            terminalreporter.write_line(line)

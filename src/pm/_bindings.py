@@ -94,6 +94,15 @@ def nonce_array(nonces: Sequence[int] | array[int]) -> array[int]:
     """``nonces`` as an ``array('I')`` (uint32), rejecting anything out of range."""
     if isinstance(nonces, array) and nonces.typecode == "I":
         return nonces
+    if isinstance(nonces, bytes | bytearray | memoryview):
+        # array("I", b"...") would reinterpret the bytes as native uint32 words; a bytes object
+        # passed as a Sequence[int] means one nonce per byte.
+        nonces = list(nonces)
+    elif not isinstance(nonces, Sequence):
+        try:  # an iterator can be read once only: materialise it so errors can name the value
+            nonces = list(nonces)
+        except TypeError as exc:
+            raise InvalidType(f"sender nonces must be ints: {exc}", name="sender_nonce") from exc
     try:
         return array("I", nonces)
     except OverflowError as exc:

@@ -80,6 +80,12 @@ class PrivateKeySigner:
     __slots__ = ("__key", "_address")
 
     def __init__(self, private_key: bytes) -> None:
+        if not isinstance(private_key, bytes | bytearray | memoryview):
+            # Not check_bytes: its error keeps the value, which here would be the key (hex str
+            # or int) in the exception's attributes and pickles.
+            raise InvalidType(
+                f"private_key must be bytes, not {type(private_key).__name__}", name="private_key"
+            )
         key = check_bytes("private_key", private_key, 32)
         self._address = _bindings.seckey_address(key)  # also rejects 0 and >= N
         self.__key = key

@@ -229,16 +229,31 @@ def _flat_sigs(sigs: Sequence[bytes] | bytes, n: int) -> tuple[bytes, dict[int, 
                 value=len(flat),
             )
         return flat, {}
+    if not isinstance(sigs, Sequence) or isinstance(sigs, str):
+        raise InvalidType(
+            f"sigs must be bytes or a sequence of bytes, not {type(sigs).__name__}",
+            name="sigs",
+            value=type(sigs).__name__,
+        )
     if len(sigs) != n:
         raise InvalidInput(
             f"expected {n} signatures, got {len(sigs)}", name="sigs", value=len(sigs)
         )
-    irregular = {i: check_bytes("sig", s) for i, s in enumerate(sigs) if len(s) != 65}
+    checked = [check_bytes("sig", s) for s in sigs]  # type first: len() of a non-bytes item
+    irregular = {i: s for i, s in enumerate(checked) if len(s) != 65}
     if not irregular:
-        return b"".join(check_bytes("sig", s) for s in sigs), {}
-    return b"".join(
-        bytes(65) if i in irregular else check_bytes("sig", s) for i, s in enumerate(sigs)
-    ), irregular
+        return b"".join(checked), {}
+    return b"".join(bytes(65) if i in irregular else s for i, s in enumerate(checked)), irregular
+
+
+def _irregular_index(i: object, n: int) -> int:
+    if isinstance(i, bool) or not isinstance(i, int) or not 0 <= i < n:
+        raise InvalidInput(
+            f"irregular signature index {i!r} out of range for {n} tickets",
+            name="irregular_sigs",
+            value=i,
+        )
+    return i
 
 
 def validate_batch(
@@ -262,7 +277,8 @@ def validate_batch(
     n = len(nonce_arr)
     flat_sigs, irregular = _flat_sigs(sigs, n)
     if irregular_sigs:
-        irregular = {**irregular, **irregular_sigs}
+        extra = {_irregular_index(i, n): check_bytes("sig", s) for i, s in irregular_sigs.items()}
+        irregular = {**irregular, **extra}
     rand = (
         None
         if recipient_rand is None
@@ -386,13 +402,16 @@ class TicketBatch:
                 value=len(sigs),
             )
         _set(self, "signatures", sigs)
-        irregular = dict(self.irregular_sigs)
-        for i, s in irregular.items():
-            if not 0 <= i < len(nonces):
-                raise InvalidInput(
-                    f"irregular signature index {i} out of range", name="irregular_sigs", value=i
-                )
-            check_bytes("sig", s)
+        if not isinstance(self.irregular_sigs, Mapping):
+            raise InvalidType(
+                "irregular_sigs must be a mapping of index to signature",
+                name="irregular_sigs",
+                value=type(self.irregular_sigs).__name__,
+            )
+        irregular = {
+            _irregular_index(i, len(nonces)): check_bytes("sig", s)
+            for i, s in self.irregular_sigs.items()
+        }
         _set(self, "irregular_sigs", irregular)
 
     @classmethod
@@ -405,10 +424,9 @@ class TicketBatch:
         sigs: Sequence[bytes],
     ) -> TicketBatch:
         """Build a batch from per-ticket signatures (any lengths, e.g. decoded from the wire)."""
-        flat, irregular = _flat_sigs(sigs, len(nonces))
-        return cls(
-            params, sender, expiration_params, _bindings.nonce_array(nonces), flat, irregular
-        )
+        nonce_arr = _bindings.nonce_array(nonces)
+        flat, irregular = _flat_sigs(sigs, len(nonce_arr))
+        return cls(params, sender, expiration_params, nonce_arr, flat, irregular)
 
     def __len__(self) -> int:
         return len(self.nonces)
