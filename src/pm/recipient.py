@@ -527,7 +527,9 @@ class Recipient:
             )
         self.chain = chain
         self.config = config
-        self.max_float_source: MaxFloatSource = max_float or ChainMaxFloat(chain, self.address)
+        self.max_float_source: MaxFloatSource = (
+            max_float if max_float is not None else ChainMaxFloat(chain, self.address)
+        )
         self.sink: WinningTicketSink = sink if sink is not None else MemoryWinningTicketSink()
         self.balances = balances if balances is not None else Balances(config.balance_ttl_ns)
         self._max_face_value = config.max_face_value
