@@ -4,6 +4,8 @@ under random operations with arbitrary (possibly stale) hints."""
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -34,7 +36,7 @@ def check_invariants(s: SortedDoublyLL) -> None:
     assert keys == sorted(keys, reverse=True) and all(k > 0 for k in keys)
     ids = [i for i, _ in items]
     assert s.head == (ids[0] if ids else NULL) and s.tail == (ids[-1] if ids else NULL)
-    for prev, nxt in zip(ids, ids[1:], strict=False):
+    for prev, nxt in itertools.pairwise(ids):
         assert s.get_prev(nxt) == prev and s.get_next(prev) == nxt
 
 
