@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from .errors import PMError
 
-COMMANDS: tuple[str, ...] = ("selfcheck", "decode")
+COMMANDS: tuple[str, ...] = ("selfcheck", "decode", "signer")
 
 
 def build_parser() -> argparse.ArgumentParser:

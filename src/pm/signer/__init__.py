@@ -1,0 +1,31 @@
+"""``pm signer``: a remote signer compatible with go-livepeer's (spec/remote-signer.md).
+
+The request logic (:class:`RemoteSigner`) needs only the core library; the HTTP front end
+(:func:`pm.signer.app.create_app`) needs the ``pm[signer]`` extra (aiohttp).
+"""
+
+from __future__ import annotations
+
+from .chainview import ChainFile, ChainSnapshot, JsonRpcChain
+from .service import (
+    RemoteSigner,
+    SignerConfig,
+    SignerRequestError,
+    SignerResponse,
+    segment_credentials,
+)
+from .state import RemotePaymentState, parse_rat, rat_string
+
+__all__ = [
+    "ChainFile",
+    "ChainSnapshot",
+    "JsonRpcChain",
+    "RemotePaymentState",
+    "RemoteSigner",
+    "SignerConfig",
+    "SignerRequestError",
+    "SignerResponse",
+    "parse_rat",
+    "rat_string",
+    "segment_credentials",
+]
