@@ -338,7 +338,9 @@ class RedemptionQueue:
             [t.ticket for t in group],
             [t.signed.sig for t in group],
             [t.signed.recipient_rand for t in group],
-            batch=self.policy.batch_size > 1,
+            # several tickets always go in one batch call (also when re-sending a batch after a
+            # restart under a single-ticket policy)
+            batch=self.policy.batch_size > 1 or len(group) > 1,
         )
 
     # -- settle a transaction -------------------------------------------------------------
