@@ -117,4 +117,25 @@ int pm_bench_recover_loop(const uint8_t *digests, const uint8_t *sigs, size_t n,
 
 /* CDEF-END */
 
+/* ---- issue 10: batch verification of same-sender tickets (csrc/bv_*.c, own variable-time EC
+ * arithmetic on public data; see csrc/bv_batch.c). ---- */
+/* CDEF-BEGIN */
+
+/* Bytes of scratch pm_bv_validate_tickets needs for n tickets; 0 if n is too large. */
+size_t pm_bv_scratch_size(size_t n);
+
+/* Same inputs and outputs as pm_validate_tickets (statuses and win flags identical to it), plus
+ * weights (n*16 bytes from a CSPRNG, one 128-bit weight per ticket) and caller-owned scratch of
+ * at least pm_bv_scratch_size(n) bytes. Checks every same-sender ticket with one multi-scalar
+ * multiplication; bad tickets are located by bisection and judged by the one-by-one path. */
+int pm_bv_validate_tickets(const uint8_t *flat_template, size_t flatlen, const uint32_t *nonces,
+                           const uint8_t *sigs, size_t n, const uint8_t *expected_sender20,
+                           const uint8_t *rand32, const uint8_t *weights, void *scratch,
+                           size_t scratch_len, uint8_t *status, uint8_t *won);
+
+/* Test shim over the batch verifier's arithmetic (ops listed in csrc/bv_batch.c). */
+int pm_bv_selftest(int op, const uint8_t *a, const uint8_t *b, const uint8_t *c, uint8_t *out);
+
+/* CDEF-END */
+
 #endif /* PM_H */

@@ -306,3 +306,72 @@ def bench_recover_loop(digests: bytes, sigs: bytes) -> bytes:
             ),
         )
     return bytes(out)
+
+
+# --- issue 10: batch verification of same-sender tickets (csrc/bv_batch.c) ----------------------
+# One multi-scalar multiplication per batch instead of one libsecp256k1 recovery per ticket; the
+# statuses and win flags are exactly pm_validate_tickets'. The C core allocates nothing, so the
+# scratch buffer is made here; the 128-bit weights come from the caller's CSPRNG.
+
+BV_WEIGHT_LEN = 16
+
+
+def bv_validate_tickets(
+    flat_template: bytes,
+    nonces: array[int],
+    sigs: bytes,
+    expected_sender: bytes,
+    rand32: bytes | None,
+    weights: bytes,
+) -> tuple[bytes, bytes]:
+    """(status, won) like :func:`validate_tickets`, through ``pm_bv_validate_tickets``.
+    ``weights`` is n*16 random bytes (one 128-bit weight per ticket)."""
+    flat = _template(flat_template)
+    n = len(nonces)
+    sigs = _buf("sigs", sigs, SIG_LEN * n)
+    expected_sender = _buf("expected_sender", expected_sender, 20)
+    weights = _buf("weights", weights, BV_WEIGHT_LEN * n)
+    if rand32 is not None:
+        rand32 = _buf("recipient_rand", rand32, 32)
+    status = bytearray(n)
+    won = bytearray(n)
+    if n:
+        size = int(lib.pm_bv_scratch_size(n))
+        if size == 0:
+            raise InvalidInput(f"batch of {n} tickets is too large", name="nonces", value=n)
+        scratch = ffi.new("uint8_t[]", size)
+        rc = lib.pm_bv_validate_tickets(
+            ffi.from_buffer(flat),
+            len(flat),
+            ffi.from_buffer("uint32_t[]", nonces),
+            ffi.from_buffer(sigs),
+            n,
+            ffi.from_buffer(expected_sender),
+            ffi.NULL if rand32 is None else ffi.from_buffer(rand32),
+            ffi.from_buffer(weights),
+            scratch,
+            size,
+            ffi.from_buffer(status),
+            ffi.from_buffer(won),
+        )
+        _check("pm_bv_validate_tickets", rc)
+    return bytes(status), bytes(won)
+
+
+def bv_selftest(op: int, a: bytes, b: bytes, c: bytes | None = None) -> bytes | None:
+    """The batch verifier's arithmetic shim (tests only): 64 output bytes, or None when the
+    result does not exist (no square root, no point, infinity)."""
+    a = _buf("a", a, 32)
+    b = _buf("b", b, 32)
+    out = bytearray(64)
+    rc = lib.pm_bv_selftest(
+        op,
+        ffi.from_buffer(a),
+        ffi.from_buffer(b),
+        ffi.NULL if c is None else ffi.from_buffer(_buf("c", c, 64)),
+        ffi.from_buffer(out),
+    )
+    if rc == ERR_SIG_RECOVER:
+        return None
+    _check("pm_bv_selftest", rc)
+    return bytes(out)
