@@ -16,9 +16,8 @@ model's calls are Python objects, not ABI calldata), so it is stable but not Ope
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from enum import IntEnum
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from pm.crypto import keccak256
 from pm.evm import Event, Revert
@@ -55,8 +54,7 @@ class ProposalState(IntEnum):
     EXECUTED = 7
 
 
-@dataclass(frozen=True, slots=True)
-class ProposalVote:
+class ProposalVote(NamedTuple):
     """``proposalVotes(id)``: LPT wei for each choice."""
 
     against_votes: int
