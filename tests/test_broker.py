@@ -10,6 +10,9 @@ each test checks the event's arguments instead).
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 from test_broker_helpers import (
     CURRENT_ROUND,
@@ -24,6 +27,7 @@ from test_broker_helpers import (
     SENDER,
     SENDER2,
     SENDER2_SIGNER,
+    SENDER_SIGNER,
     UNLOCK_PERIOD,
     assert_reverts,
     aux,
@@ -979,3 +983,77 @@ def test_protocols_runtime_checkable() -> None:
 
     assert isinstance(MockR(), RoundsView) and isinstance(Rounds(), RoundsView)
     assert isinstance(MockB(), BondingView) and isinstance(Bonding(), BondingView)
+
+
+# -- check order: every pair of faults reports the earlier one (tests/data/broker_check_order.json)
+
+_ORDER = json.loads((Path(__file__).parent / "data" / "broker_check_order.json").read_text())
+_FAULTS = _ORDER["faults"]
+
+
+def _fault_cases() -> list[tuple[str, ...]]:
+    cases: list[tuple[str, ...]] = [(f["name"],) for f in _FAULTS]
+    for i, a in enumerate(_FAULTS):
+        for b in _FAULTS[i + 1 :]:
+            if a["group"] is None or a["group"] != b["group"]:
+                cases.append((a["name"], b["name"]))
+    return cases
+
+
+@pytest.mark.parametrize("faults", _fault_cases(), ids="+".join)
+def test_check_order(faults: tuple[str, ...]) -> None:
+    broker, rounds, _ = make_broker()
+    f = set(faults)
+    expected = next(x["reason"] for x in _FAULTS if x["name"] in f)
+    # funding and unlock first (they must not see the pause or the round faults)
+    if "zero_funds" not in f:
+        broker.fund_deposit(SENDER, 1000)
+    if "unlocked" in f:
+        broker.set_unlock_period(OWNER, 0)
+        if "zero_funds" in f:  # unlocked with nothing left: withdraw keeps withdrawRound
+            broker.fund_deposit(SENDER, 1)
+            broker.unlock(SENDER)
+            broker.withdraw(SENDER)
+        else:
+            broker.unlock(SENDER)
+    kwargs: dict[str, object] = {}
+    if "null_recipient" in f:
+        kwargs["recipient"] = bytes(20)
+    if "null_sender" in f:
+        kwargs["sender"] = bytes(20)
+    if "aux_length" in f:
+        kwargs["aux_data"] = bytes(32)
+    if "wrong_block_hash" in f:
+        kwargs["aux_data"] = aux(CURRENT_ROUND, keccak256(b"bar"))
+    if "rand_mismatch" in f:
+        kwargs["rand_hash"] = bytes(32)
+    if "did_not_win" in f:
+        kwargs["win_prob"] = 0
+    t = ticket(**kwargs)  # type: ignore[arg-type]
+    sig = sign(t, SENDER2_SIGNER if "wrong_signer" in f else SENDER_SIGNER)
+    if "sig_length" in f:
+        sig = sig[:64]
+    if "high_s" in f:
+        sig = sig[:32] + (_N - int.from_bytes(sig[32:64], "big")).to_bytes(32, "big") + sig[64:]
+    if "bad_v" in f:
+        sig = sig[:64] + bytes([sig[64] - 27])
+    if "used" in f:
+        broker._used[t.hash()] = True
+    if "no_block_hash" in f:
+        rounds.hash = bytes(32)
+    if "expired" in f:
+        rounds.round = CURRENT_ROUND + 2
+    if "round_not_initialized" in f:
+        rounds.initialized = False
+    if "paused" in f:
+        broker.paused = True
+    assert_reverts(broker, expected, redeem, broker, t, sig)
+
+
+def test_check_order_baseline_succeeds() -> None:
+    """Without any fault the same construction redeems (so each fault alone is what fails)."""
+    broker, _, bonding = make_broker()
+    broker.fund_deposit(SENDER, 1000)
+    t = ticket()
+    redeem(broker, t, sign(t))
+    assert bonding.fee_calls == [(RECIPIENT, 1000, CURRENT_ROUND)]
