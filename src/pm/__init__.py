@@ -66,3 +66,21 @@ __all__ += [
 from .wire import OrchestratorInfo, Payment, PriceInfo  # noqa: E402
 
 __all__ += ["OrchestratorInfo", "Payment", "PriceInfo"]
+
+# -- settlement: reference TicketBroker, ticket store, redemption (issue 5) --
+from .broker import BrokerChain, ContractTicket, TicketBroker  # noqa: E402
+from .redemption import RedemptionPolicy, RedemptionQueue, SenderMonitor  # noqa: E402
+from .store import MemoryTicketStore, SQLiteTicketStore, TicketState, TicketStore  # noqa: E402
+
+__all__ += [
+    "BrokerChain",
+    "ContractTicket",
+    "MemoryTicketStore",
+    "RedemptionPolicy",
+    "RedemptionQueue",
+    "SQLiteTicketStore",
+    "SenderMonitor",
+    "TicketBroker",
+    "TicketState",
+    "TicketStore",
+]
