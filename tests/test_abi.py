@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -11,7 +12,7 @@ from hypothesis import strategies as st
 
 from pm import abi
 from pm.crypto import keccak256
-from pm.errors import CalldataError, InvalidInput, PMError, UnknownSelector
+from pm.errors import CalldataError, InvalidInput, InvalidType, PMError, UnknownSelector
 from pm.ticket import Ticket
 
 DATA = Path(__file__).parent / "data"
@@ -346,3 +347,32 @@ def test_matches_real_mainnet_redemption_prefix() -> None:
     ours = "0x" + abi.encode_redeem_winning_ticket(ticket, b"\x02" * 65, rand).hex()
     assert len(prefix) > 2 + 8 + 9 * 64
     assert ours.startswith(prefix)
+
+
+@pytest.mark.parametrize("data", [None, -1, 5, [300] * 5, "0xec8b3cb6"])
+def test_decoders_reject_non_bytes(data: Any) -> None:
+    for decode in (
+        abi.decode_call,
+        abi.decode_redeem_winning_ticket,
+        abi.decode_batch_redeem_winning_tickets,
+    ):
+        with pytest.raises(InvalidType):
+            decode(data)
+    with pytest.raises(InvalidType):
+        abi.decode_result("getSenderInfo", data)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        None,
+        [1, 2],
+        [b"", None, None, None, None, None, None],
+        [b"\x01" * 20, b"\x02" * 20, 1, 1, 1, None, b""],
+        [b"\x01" * 20, b"\x02" * 20, 1, 1, 1, 5, b""],
+        ["0xnothex", b"\x02" * 20, 1, 1, 1, bytes(32), b""],
+    ],
+)
+def test_ticket_from_abi_rejects_wrong_shapes(value: Any) -> None:
+    with pytest.raises(PMError):
+        abi.ticket_from_abi(value)

@@ -519,3 +519,13 @@ def test_payment_checks_in_go_order() -> None:
 def test_random_headers_never_crash(value: str) -> None:
     with contextlib.suppress(PMError):
         wire.decode_payment_header(value)
+
+
+def test_split_sigs() -> None:
+    assert wire.split_sigs(BATCH.signatures) == tuple(BATCH.sigs())
+    assert wire.split_sigs(bytearray(65)) == (bytes(65),)
+    with pytest.raises(InvalidInput):
+        wire.split_sigs(bytes(64))
+    for bad in (5, "a" * 65, None):
+        with pytest.raises(PMError):
+            wire.split_sigs(bad)  # type: ignore[arg-type]

@@ -185,7 +185,16 @@ def ticket_from_abi(value: Sequence[Any]) -> Ticket:
     auxData, which hashes differently. Nonces must fit uint32 and rounds int64, as in
     go-livepeer.
     """
+    if isinstance(value, str | bytes) or not isinstance(value, Sequence) or len(value) != 7:
+        raise InvalidType(
+            "a Ticket struct must be a sequence of 7 fields", name="ticket", value=value
+        )
     recipient, sender, face_value, win_prob, nonce, rand_hash, aux = value
+    for name, field_value in (("senderNonce", nonce), ("faceValue", face_value)):
+        if isinstance(field_value, bool) or not isinstance(field_value, int):
+            raise InvalidType(f"ticket {name} must be an int", name=name, value=field_value)
+    if not isinstance(aux, bytes | bytearray):
+        raise InvalidType("ticket auxData must be bytes", name="auxData", value=aux)
     aux = bytes(aux)
     if len(aux) == 0:
         creation_round, block_hash = 0, bytes(32)
@@ -218,7 +227,7 @@ def ticket_from_abi(value: Sequence[Any]) -> Ticket:
         face_value=face_value,
         win_prob=win_prob,
         sender_nonce=nonce,
-        recipient_rand_hash=bytes(rand_hash),
+        recipient_rand_hash=bytes(rand_hash) if isinstance(rand_hash, bytearray) else rand_hash,
         creation_round=creation_round,
         creation_round_block_hash=block_hash,
     )
@@ -227,7 +236,10 @@ def ticket_from_abi(value: Sequence[Any]) -> Ticket:
 def _address(value: object) -> bytes:
     """eth-abi decodes addresses as 0x-hex strings; pm keeps 20 raw bytes."""
     if isinstance(value, str):
-        return bytes.fromhex(value[2:])
+        try:
+            return check_address("address", bytes.fromhex(value.removeprefix("0x")))
+        except ValueError as exc:
+            raise InvalidInput(f"invalid address {value!r}", name="address", value=value) from exc
     return check_address("address", value)
 
 
@@ -325,11 +337,17 @@ def encode_call(name: str, *args: Any) -> bytes:
         raise InvalidInput(f"cannot encode {name}: {exc}", name="args", value=None) from exc
 
 
+def _as_bytes(data: object, what: str) -> bytes:
+    if not isinstance(data, bytes | bytearray | memoryview):
+        raise InvalidType(
+            f"{what} must be bytes, not {type(data).__name__}", name="data", value=data
+        )
+    return bytes(data)
+
+
 def decode_call(data: bytes | bytearray | memoryview) -> DecodedCall:
     """Decode calldata of any TicketBroker function, strictly (see the module docstring)."""
-    if isinstance(data, str):
-        raise InvalidType("calldata must be bytes, not str", name="data", value=data)
-    data = bytes(data)
+    data = _as_bytes(data, "calldata")
     if len(data) < 4:
         raise CalldataError(
             f"calldata too short: {len(data)} bytes, a selector needs 4", name="data", value=data
@@ -578,5 +596,5 @@ def decode_result(name: str, data: bytes | bytearray | memoryview) -> tuple[Any,
     fn = function_by_name(name)
     if not fn.outputs:
         raise InvalidInput(f"{name} returns nothing", name="function", value=name)
-    raw = _strict_decode(fn.outputs, bytes(data), what=f"{name} result")
+    raw = _strict_decode(fn.outputs, _as_bytes(data, "return data"), what=f"{name} result")
     return tuple(_from_abi(t, v) for t, v in zip(fn.outputs, raw, strict=True))

@@ -766,8 +766,16 @@ def _describe(payment: Payment) -> str:
     return f"recipient_rand_hash=0x{rrh} tickets={len(payment)}"
 
 
-def split_sigs(signatures: bytes) -> tuple[bytes, ...]:
+def split_sigs(signatures: bytes | bytearray | memoryview) -> tuple[bytes, ...]:
     """Split a flat ``n*65``-byte signature buffer into 65-byte signatures."""
+    if isinstance(signatures, bytearray | memoryview):
+        signatures = bytes(signatures)
+    if not isinstance(signatures, bytes):
+        raise InvalidType(
+            f"signatures must be bytes, not {type(signatures).__name__}",
+            name="signatures",
+            value=signatures,
+        )
     if len(signatures) % 65:
         raise InvalidInput(
             f"flat signatures length {len(signatures)} is not a multiple of 65",
