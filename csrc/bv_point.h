@@ -42,6 +42,29 @@ static inline int bv_ge_set_xo(bv_ge *r, const bv_fe *x, int odd) {
     return 1;
 }
 
+/* Two decompressions at once (bv_fe_sqrt2); ok[i] as bv_ge_set_xo's result. */
+static inline void bv_ge_set_xo2(bv_ge r[2], int ok[2], const bv_fe x[2], const int odd[2]) {
+    bv_fe c[2], y[2];
+    for (int i = 0; i < 2; i++) {
+        bv_fe x2;
+        bv_fe_sqr(&x2, &x[i]);
+        bv_fe_mul(&c[i], &x2, &x[i]);
+        c[i].n[0] += 7;
+    }
+    bv_fe_sqrt2(y, ok, c);
+    for (int i = 0; i < 2; i++) {
+        if (!ok[i]) continue;
+        bv_fe_normalize(&y[i]);
+        if ((int)(y[i].n[0] & 1) != (odd[i] != 0)) {
+            bv_fe_negate(&y[i], &y[i], 1);
+            bv_fe_normalize(&y[i]);
+        }
+        r[i].x = x[i];
+        bv_fe_normalize_weak(&r[i].x);
+        r[i].y = y[i];
+    }
+}
+
 /* 1 if the affine point satisfies the curve equation. */
 static inline int bv_ge_on_curve(const bv_ge *a) {
     bv_fe x2, x3, y2;

@@ -286,44 +286,58 @@ static void rpt_mul(rpt_t *r, const rpt_t *p, const ref_t *k) {
 }
 
 static void test_points(int rounds) {
-    /* wNAF identity on random and edge 128-bit scalars */
+    /* wNAF identity on random and edge 256-bit scalars, and the sparse weights */
     for (int it = 0; it < rounds * 4; it++) {
-        uint64_t k[2] = {rnd64(), rnd64()};
-        if (it % 5 == 0) k[1] = ~0ULL;
-        if (it % 7 == 0) k[0] = ~0ULL;
-        if (it == 0) k[0] = k[1] = 0;
         int8_t naf[BV_NAF_LEN];
-        int used = wnaf128(naf, k);
-        /* recompute sum naf[i] 2^i as a 3-word signed accumulation */
-        bv_u128 lo = 0; int64_t hi = 0; /* value = hi*2^128 + lo (mod 2^192) */
-        uint64_t acc[3] = {0, 0, 0};
-        (void)lo; (void)hi;
+        uint64_t k[4] = {rnd64(), rnd64(), rnd64(), rnd64()};
+        int used;
+        bv_sc a;
+        int sparse = it & 1;
+        if (sparse) {
+            uint8_t rb[PM_BV_WEIGHT_LEN];
+            rnd_bytes(rb, sizeof rb);
+            if (it % 7 == 1) memset(rb, 0xFF, sizeof rb);
+            if (it % 7 == 3) memset(rb, 0, sizeof rb);
+            used = expand_weight(naf, &a, rb);
+        } else {
+            if (it % 5 == 0) k[3] = ~0ULL;
+            if (it % 6 == 0) k[0] = ~0ULL;
+            if (it == 0) k[0] = k[1] = k[2] = k[3] = 0;
+            used = wnaf256(naf, k);
+        }
+        /* recompute sum naf[i] 2^i mod n and check the NAF shape */
+        bv_sc acc = {{0, 0, 0, 0}};
+        int last = -100, nonzero = 0;
         for (int i = BV_NAF_LEN - 1; i >= 0; i--) {
-            /* acc = 2 acc + naf[i] over 3 words (two's complement) */
-            acc[2] = (acc[2] << 1) | (acc[1] >> 63);
-            acc[1] = (acc[1] << 1) | (acc[0] >> 63);
-            acc[0] <<= 1;
+            bv_sc_add(&acc, &acc, &acc);
             int d = naf[i];
             CHECK(d == 0 || ((d & 1) && d < (1 << (BV_W - 1)) && d > -(1 << (BV_W - 1))),
                   "wnaf digit %d", d);
             CHECK(i < used || d == 0, "wnaf digit beyond used");
-            uint64_t add = (uint64_t)(int64_t)d, ext = d < 0 ? ~0ULL : 0;
-            bv_u128 t = (bv_u128)acc[0] + add;
-            acc[0] = (uint64_t)t;
-            t = (t >> 64) + acc[1] + ext;
-            acc[1] = (uint64_t)t;
-            acc[2] = acc[2] + (uint64_t)(t >> 64) + ext;
+            if (d == 0) continue;
+            nonzero++;
+            CHECK(last < 0 || last - i >= BV_W, "wnaf spacing %d %d", last, i);
+            last = i;
+            bv_sc dd = {{(uint64_t)(d < 0 ? -d : d), 0, 0, 0}};
+            if (d < 0) bv_sc_negate(&dd, &dd);
+            bv_sc_add(&acc, &acc, &dd);
         }
-        CHECK(acc[0] == k[0] && acc[1] == k[1] && acc[2] == 0, "wnaf sum it=%d", it);
+        if (sparse) {
+            CHECK(nonzero == BV_K && used <= BV_PMAX + 1, "sparse weight shape %d %d", nonzero,
+                  used);
+            CHECK(memcmp(acc.d, a.d, 32) == 0, "sparse weight value it=%d", it);
+        } else {
+            bv_sc want;
+            uint8_t kb[32];
+            bv_store_words(kb, k);
+            bv_sc_set_b32(&want, kb);
+            CHECK(memcmp(acc.d, want.d, 32) == 0 && used <= 257, "wnaf sum it=%d", it);
+        }
     }
-    /* decompression and a*G + b*P through the MSM against the naive reference */
     rpt_t G = {.inf = 0};
     memcpy(G.x.w, G_X, 32);
     memcpy(G.y.w, G_Y, 32);
-    ref_t two128 = {{0, 0, 1, 0}};
-    rpt_t H;
-    rpt_mul(&H, &G, &two128);
-    CHECK(memcmp(H.x.w, H_X, 32) == 0 && memcmp(H.y.w, H_Y, 32) == 0, "H = 2^128 G constant");
+    /* decompression and a*G + b*P through the MSM against the naive reference */
     int found = 0;
     for (int it = 0; it < rounds / 4 + 4; it++) {
         ref_t x;
@@ -486,7 +500,7 @@ static void test_batches(int rounds) {
     do rnd_bytes(key2, 32); while (pm_seckey_address(key2, other) != PM_OK);
     static uint8_t flat[PM_FLAT_WITH_AUX];
     static uint8_t sigs[1100 * 65], osigs[1100 * 65], st1[1100], won1[1100], st2[1100], won2[1100];
-    static uint8_t weights[1100 * 16];
+    static uint8_t weights[1100 * PM_BV_WEIGHT_LEN];
     static uint32_t nonces[1100];
     size_t scratch_len = pm_bv_scratch_size(1100);
     void *scratch = malloc(scratch_len);
@@ -510,7 +524,7 @@ static void test_batches(int rounds) {
             if (rnd64() % 4 == 0) i = 0; /* hit the anchor too */
             mutate(sigs + 65 * i, &nonces[i], osigs + 65 * i, (int)(rnd64() % 13));
         }
-        rnd_bytes(weights, 16 * n);
+        rnd_bytes(weights, PM_BV_WEIGHT_LEN * n);
         uint8_t rand32[32];
         rnd_bytes(rand32, 32);
         const uint8_t *rp = (it % 4 == 0) ? NULL : rand32;
