@@ -121,11 +121,14 @@ int pm_bench_recover_loop(const uint8_t *digests, const uint8_t *sigs, size_t n,
  * arithmetic on public data; see csrc/bv_batch.c). ---- */
 /* CDEF-BEGIN */
 
+/* Random bytes per ticket that pm_bv_validate_tickets expands into one weight. */
+enum pm_bv_sizes { PM_BV_WEIGHT_LEN = 40 };
+
 /* Bytes of scratch pm_bv_validate_tickets needs for n tickets; 0 if n is too large. */
 size_t pm_bv_scratch_size(size_t n);
 
 /* Same inputs and outputs as pm_validate_tickets (statuses and win flags identical to it), plus
- * weights (n*16 bytes from a CSPRNG, one 128-bit weight per ticket) and caller-owned scratch of
+ * weights (n*PM_BV_WEIGHT_LEN bytes from a CSPRNG) and caller-owned scratch of
  * at least pm_bv_scratch_size(n) bytes. Checks every same-sender ticket with one multi-scalar
  * multiplication; bad tickets are located by bisection and judged by the one-by-one path. */
 int pm_bv_validate_tickets(const uint8_t *flat_template, size_t flatlen, const uint32_t *nonces,
