@@ -23,7 +23,7 @@ def test_generated_module_is_up_to_date(tmp_path: Path) -> None:
             sys.executable,
             "-m",
             "grpc_tools.protoc",
-            f"-I{PROTO_DIR}",
+            f"-I{PROTO_DIR.parent.parent}",
             f"--python_out={tmp_path}",
             f"--pyi_out={tmp_path}",
             str(PROTO_DIR / "lp_rpc.proto"),
@@ -35,7 +35,7 @@ def test_generated_module_is_up_to_date(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     exact = _installed_tools_version() == PINNED_GRPCIO_TOOLS
     for name in ("lp_rpc_pb2.py", "lp_rpc_pb2.pyi"):
-        fresh = (tmp_path / name).read_text()
+        fresh = (tmp_path / "pm" / "proto" / name).read_text()
         committed = (PROTO_DIR / name).read_text()
         if exact:
             assert fresh == committed, (
@@ -62,11 +62,13 @@ def _descriptor_literal(source: str) -> str:
     return match.group(1)
 
 
-def test_generated_module_imports_and_declares_package_net() -> None:
+def test_generated_module_imports_and_declares_its_own_package() -> None:
     from pm.proto import lp_rpc_pb2 as pb
 
-    assert pb.DESCRIPTOR.package == "net"
-    assert pb.Payment.DESCRIPTOR.full_name == "net.Payment"
+    # Not go-livepeer's "net": pm must load beside another module generated from lp_rpc.proto.
+    assert pb.DESCRIPTOR.package == "pm.net"
+    assert pb.DESCRIPTOR.name == "pm/proto/lp_rpc.proto"
+    assert pb.Payment.DESCRIPTOR.full_name == "pm.net.Payment"
     numbers = {f.name: f.number for f in pb.Payment.DESCRIPTOR.fields}
     assert numbers == {
         "ticket_params": 1,

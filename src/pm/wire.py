@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import TypeVar
 
-from .crypto import to_checksum_address
+from .crypto import keccak256, to_checksum_address
 from .errors import (
     Base64DecodeError,
     InvalidExpectedPrice,
@@ -69,6 +69,7 @@ __all__ = [
 ]
 
 _INT64_MIN = -(2**63)
+_KECCAK_EMPTY = keccak256(b"")
 
 
 # -- value types --------------------------------------------------------------------------
@@ -506,6 +507,31 @@ def encode_payment_result(info: OrchestratorInfo) -> bytes:
     return _serialize(msg)
 
 
+def check_capabilities(data: bytes | bytearray | memoryview) -> None:
+    """Raise :class:`~pm.errors.ProtobufDecodeError` unless ``data`` is well-formed protobuf
+    (go-livepeer unmarshals it into ``net.Capabilities``; pm keeps it opaque)."""
+    _parse(pb.Capabilities, data)
+
+
+def encode_segment_credentials(
+    manifest_id: bytes, sig: bytes, auth_token: AuthToken | None, capabilities: bytes = b""
+) -> bytes:
+    """``net.SegData`` for a payment-only request (remote-signer.md §2.11): the manifest id,
+    Seq 0, hash keccak(""), profiles "invalid" (what Go sends), the credentials signature, the
+    opaque capabilities and the orchestrator's auth token."""
+    msg = pb.SegData(
+        manifestId=manifest_id,
+        hash=_KECCAK_EMPTY,
+        profiles=b"invalid",
+        sig=sig,
+        capabilities=capabilities,
+    )
+    if auth_token is not None:
+        _auth_pb(auth_token, msg.auth_token)
+    data: bytes = msg.SerializeToString(deterministic=True)
+    return data
+
+
 def encode_redeemer_ticket(ticket: RedeemerTicket) -> bytes:
     """Serialized ``net.Ticket`` for the redeemer's ``QueueTicket`` call."""
     if not isinstance(ticket, RedeemerTicket):
@@ -599,7 +625,7 @@ def _info_from(msg: pb.OrchestratorInfo) -> OrchestratorInfo:
     )
 
 
-_M = TypeVar("_M", pb.Payment, pb.OrchestratorInfo, pb.PaymentResult, pb.Ticket)
+_M = TypeVar("_M", pb.Payment, pb.OrchestratorInfo, pb.PaymentResult, pb.Ticket, pb.Capabilities)
 
 
 def _parse(cls: type[_M], data: object) -> _M:

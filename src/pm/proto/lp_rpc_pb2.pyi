@@ -108,14 +108,19 @@ class OrchestratorRequest(_message.Message):
     ignoreCapacityCheck: bool
     def __init__(self, address: _Optional[bytes] = ..., sig: _Optional[bytes] = ..., ignoreCapacityCheck: _Optional[bool] = ...) -> None: ...
 
+class Capabilities(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
 class SegData(_message.Message):
-    __slots__ = ("manifestId", "seq", "hash", "profiles", "sig", "duration", "auth_token")
+    __slots__ = ("manifestId", "seq", "hash", "profiles", "sig", "duration", "capabilities", "auth_token")
     MANIFESTID_FIELD_NUMBER: _ClassVar[int]
     SEQ_FIELD_NUMBER: _ClassVar[int]
     HASH_FIELD_NUMBER: _ClassVar[int]
     PROFILES_FIELD_NUMBER: _ClassVar[int]
     SIG_FIELD_NUMBER: _ClassVar[int]
     DURATION_FIELD_NUMBER: _ClassVar[int]
+    CAPABILITIES_FIELD_NUMBER: _ClassVar[int]
     AUTH_TOKEN_FIELD_NUMBER: _ClassVar[int]
     manifestId: bytes
     seq: int
@@ -123,8 +128,9 @@ class SegData(_message.Message):
     profiles: bytes
     sig: bytes
     duration: int
+    capabilities: bytes
     auth_token: AuthToken
-    def __init__(self, manifestId: _Optional[bytes] = ..., seq: _Optional[int] = ..., hash: _Optional[bytes] = ..., profiles: _Optional[bytes] = ..., sig: _Optional[bytes] = ..., duration: _Optional[int] = ..., auth_token: _Optional[_Union[AuthToken, _Mapping]] = ...) -> None: ...
+    def __init__(self, manifestId: _Optional[bytes] = ..., seq: _Optional[int] = ..., hash: _Optional[bytes] = ..., profiles: _Optional[bytes] = ..., sig: _Optional[bytes] = ..., duration: _Optional[int] = ..., capabilities: _Optional[bytes] = ..., auth_token: _Optional[_Union[AuthToken, _Mapping]] = ...) -> None: ...
 
 class Ticket(_message.Message):
     __slots__ = ("ticket_params", "sender", "expiration_params", "sender_params", "recipient_rand")

@@ -33,8 +33,10 @@ from ..wire import (
     OrchestratorInfo,
     Payment,
     PriceInfo,
+    check_capabilities,
     decode_orchestrator_info,
     encode_payment_header,
+    encode_segment_credentials,
 )
 from .state import RemotePaymentState, parse_rat, rat_string
 
@@ -250,88 +252,14 @@ def _billable_units(job_type: str, elapsed_ns: int, in_pixels: int) -> int:
     raise _bad("invalid job type")
 
 
-# -- protobuf bits the wire module does not model -----------------------------------------------
-
-
-def _varint(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte = n & 0x7F
-        n >>= 7
-        if n:
-            out.append(byte | 0x80)
-        else:
-            out.append(byte)
-            return bytes(out)
-
-
-def _len_field(number: int, payload: bytes) -> bytes:
-    return _varint(number << 3 | 2) + _varint(len(payload)) + payload
-
-
-def _parse_capabilities(data: bytes) -> None:
-    """Reject bytes that are not protobuf wire format (Go unmarshals into net.Capabilities)."""
-    pos = 0
-    while pos < len(data):
-        key, pos = _read_varint(data, pos)
-        wire_type = key & 7
-        if key >> 3 == 0:
-            raise _bad("proto: cannot parse invalid wire-format data")
-        if wire_type == 0:
-            _, pos = _read_varint(data, pos)
-        elif wire_type == 1:
-            pos += 8
-        elif wire_type == 2:
-            length, pos = _read_varint(data, pos)
-            pos += length
-        elif wire_type == 5:
-            pos += 4
-        else:
-            raise _bad("proto: cannot parse invalid wire-format data")
-        if pos > len(data):
-            raise _bad("proto: cannot parse invalid wire-format data")
-
-
-def _read_varint(data: bytes, pos: int) -> tuple[int, int]:
-    value = shift = 0
-    while True:
-        if pos >= len(data) or shift > 63:
-            raise _bad("proto: cannot parse invalid wire-format data")
-        byte = data[pos]
-        pos += 1
-        value |= (byte & 0x7F) << shift
-        shift += 7
-        if not byte & 0x80:
-            return value, pos
-
-
-def _auth_token_bytes(token: AuthToken) -> bytes:
-    out = b""
-    if token.token:
-        out += _len_field(1, token.token)
-    if token.session_id:
-        out += _len_field(2, token.session_id.encode())
-    if token.expiration:
-        out += _varint(3 << 3) + _varint(token.expiration & (2**64 - 1))
-    return out
-
-
 def segment_credentials(
     signer: MessageSigner, manifest_id: str, auth_token: AuthToken | None, capabilities: bytes
 ) -> str:
-    """``Livepeer-Segment`` value for a payment-only request (§2.11): SegData with the manifest
-    id, Seq 0, hash keccak(""), profiles "invalid", the credentials signature over
-    keccak(manifestID || u256(0) || keccak("") || ""), the capabilities and the auth token."""
+    """``Livepeer-Segment`` value for a payment-only request (§2.11): SegData whose signature
+    covers keccak(manifestID || u256(0) || keccak("") || "") (protocol.md §2.4)."""
     mid = manifest_id.encode()
     sig = signer.sign(keccak256(mid + bytes(32) + _KECCAK_EMPTY))
-    data = b""
-    if mid:
-        data += _len_field(1, mid)
-    data += _len_field(3, _KECCAK_EMPTY) + _len_field(4, b"invalid") + _len_field(5, sig)
-    if capabilities:
-        data += _len_field(7, capabilities)
-    if auth_token is not None:
-        data += _len_field(8, _auth_token_bytes(auth_token))
+    data = encode_segment_credentials(mid, sig, auth_token, capabilities)
     return base64.b64encode(data).decode()
 
 
@@ -423,7 +351,10 @@ class RemoteSigner:
                 raise _bad("missing manifestID")
             manifest_id = self.random_bytes(4).hex()  # for this call only, not stored
         if capabilities:
-            _parse_capabilities(capabilities)
+            try:
+                check_capabilities(capabilities)
+            except PMError as exc:
+                raise _bad(f"proto: cannot parse invalid wire-format data ({exc})") from exc
 
         params = info.params()
         sender = Sender(self.signer, self.config.policy, self.chain)
