@@ -311,9 +311,9 @@ def bench_recover_loop(digests: bytes, sigs: bytes) -> bytes:
 # --- issue 10: batch verification of same-sender tickets (csrc/bv_batch.c) ----------------------
 # One multi-scalar multiplication per batch instead of one libsecp256k1 recovery per ticket; the
 # statuses and win flags are exactly pm_validate_tickets'. The C core allocates nothing, so the
-# scratch buffer is made here; the 128-bit weights come from the caller's CSPRNG.
+# scratch buffer is made here; the weights' random bytes come from the caller's CSPRNG.
 
-BV_WEIGHT_LEN = 16
+BV_WEIGHT_LEN = int(lib.PM_BV_WEIGHT_LEN)
 
 
 def bv_validate_tickets(
@@ -325,7 +325,7 @@ def bv_validate_tickets(
     weights: bytes,
 ) -> tuple[bytes, bytes]:
     """(status, won) like :func:`validate_tickets`, through ``pm_bv_validate_tickets``.
-    ``weights`` is n*16 random bytes (one 128-bit weight per ticket)."""
+    ``weights`` is n*BV_WEIGHT_LEN random bytes (expanded into one weight per ticket)."""
     flat = _template(flat_template)
     n = len(nonces)
     sigs = _buf("sigs", sigs, SIG_LEN * n)
