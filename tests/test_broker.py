@@ -6,6 +6,11 @@ Not modelled (no test): EOA ETH balances and gas of the funder ("sender ETH bala
 value + gas" — pm keeps no wallets; the Minter balance, which is what the contract moves, is
 checked instead), and "event filterable by indexed sender/recipient" (an RPC log-filter feature;
 each test checks the event's arguments instead).
+
+The "only legacy long-signatures" group of the catalogue goes through
+TicketBrokerExtendedMock.validateAndCheckTicketOutcome; here the same signatures go through
+``redeem_winning_ticket``, whose checks include that function's. test/gas-report/redeemTicket.js
+measures gas, which the model does not (BrokerChain charges a configured gas per redemption).
 """
 
 from __future__ import annotations
@@ -1057,3 +1062,21 @@ def test_check_order_baseline_succeeds() -> None:
     t = ticket()
     redeem(broker, t, sign(t))
     assert bonding.fee_calls == [(RECIPIENT, 1000, CURRENT_ROUND)]
+
+
+def test_front_run_by_own_active_transcoder() -> None:
+    """TicketFrontRun.js (c): the sender redeems a huge ticket to its own active transcoder
+    first; it drains the deposit but gets only one reserve allocation, and the honest
+    transcoder still receives its full allocation."""
+    rounds = Rounds(100, block=1000)
+    bonding = Bonding([RECIPIENT, RECIPIENT2])  # RECIPIENT2 is the sender's own transcoder
+    broker = TicketBroker(rounds, bonding, unlock_period=2, ticket_validity_period=2, owner=OWNER)
+    broker.fund_deposit_and_reserve(SENDER, 100, 1000, 1100)
+    rnd = rounds.current_round()
+    a = aux(rnd, rounds.block_hash_for_round(rnd))
+    redeem(broker, ticket(recipient=RECIPIENT2, face_value=10**18, nonce=1, aux_data=a))
+    assert bonding.fees[RECIPIENT2] == 100 + 500
+    honest = ticket(recipient=RECIPIENT, face_value=500, nonce=2, aux_data=a)
+    redeem(broker, honest)
+    assert bonding.fees[RECIPIENT] == 500
+    assert broker.get_sender_info(SENDER).funds_remaining == 0

@@ -154,6 +154,9 @@ def _winner(rounds: Rounds, nonce: int) -> SignedTicket:
     return SignedTicket(t, SENDER_KEY.sign(t.hash()), rand)
 
 
+@pytest.mark.skipif(
+    "fork" not in multiprocessing.get_all_start_methods(), reason="needs os.fork (POSIX)"
+)
 @pytest.mark.parametrize("seed", [20261127, 1, 2])
 def test_sigkill_at_random_points_loses_and_doubles_nothing(tmp_path: Path, seed: int) -> None:
     rng = random.Random(seed)
