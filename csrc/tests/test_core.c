@@ -855,6 +855,174 @@ static void test_tickets(void) {
     CHECK_RC(pm_validate_tickets(tpl, 168, NULL, NULL, 0, sender, NULL, NULL, NULL), PM_OK);
 }
 
+/* ---------------------------------------------------------------- batch verification (issue 10) */
+
+#ifdef PM_TEST_HAVE_BV
+/* pm_bv_validate_tickets must give exactly pm_validate_tickets' statuses and win flags, read
+ * only its exact-size inputs and stay inside the scratch it was given (even misaligned). */
+static void bv_compare(const uint8_t *flat, size_t flen, const uint32_t *nonces, const uint8_t *sigs,
+                       size_t n, const uint8_t sender[20], const uint8_t *rand32) {
+    uint8_t *st1 = xmalloc(n), *won1 = xmalloc(n), *st2 = xmalloc(n), *won2 = xmalloc(n);
+    uint8_t *wbuf = xmalloc((size_t)PM_BV_WEIGHT_LEN * n);
+    rng_fill(wbuf, (size_t)PM_BV_WEIGHT_LEN * n);
+    uint8_t *weights = exact(wbuf, (size_t)PM_BV_WEIGHT_LEN * n);
+    CHECK_RC(pm_validate_tickets(flat, flen, nonces, sigs, n, sender, rand32, st1, won1), PM_OK);
+    size_t need = pm_bv_scratch_size(n);
+    CHECK(need > 0);
+    for (int misalign = 0; misalign < 2; misalign++) {
+        uint8_t *block = xmalloc(need + (size_t)misalign);
+        memset(st2, 0xEE, n ? n : 1);
+        memset(won2, 0xEE, n ? n : 1);
+        CHECK_RC(pm_bv_validate_tickets(flat, flen, nonces, sigs, n, sender, rand32, weights,
+                                        block + misalign, need, st2, won2),
+                 PM_OK);
+        CHECK(n == 0 || memcmp(st1, st2, n) == 0);
+        CHECK(n == 0 || memcmp(won1, won2, n) == 0);
+        if (n)
+            CHECK_RC(pm_bv_validate_tickets(flat, flen, nonces, sigs, n, sender, rand32, weights,
+                                            block + misalign, need - 1, st2, won2),
+                     PM_ERR_ARG);
+        free(block);
+    }
+    free(st1);
+    free(won1);
+    free(st2);
+    free(won2);
+    free(wbuf);
+    free(weights);
+}
+
+static void test_bv(void) {
+    uint8_t key[32], other[32], sender[20], recipient[20], wp[32], rrh[32], aux[64], rand32[32];
+    random_seckey(key);
+    random_seckey(other);
+    CHECK_RC(pm_seckey_address(key, sender), PM_OK);
+    unhex(RECIPIENT_HEX, recipient, 20);
+    memset(wp, 0, 32);
+    wp[0] = 0x80;
+    rng_fill(rrh, 32);
+    rng_fill(aux, 64);
+    rng_fill(rand32, 32);
+    CHECK(pm_bv_scratch_size((size_t)1 << 40) == 0);
+    CHECK(pm_bv_scratch_size(SIZE_MAX) == 0);
+
+    for (int with_aux = 0; with_aux < 2; with_aux++) {
+        uint8_t tpl[PM_FLAT_WITH_AUX];
+        size_t flen = make_flat(tpl, recipient, sender, 987654321, wp, 0, rrh, with_aux ? aux : NULL);
+        uint8_t *flat = exact(tpl, flen);
+        for (size_t b = 0; b < N_BATCH; b++) {
+            size_t n = BATCH_SIZES[b];
+            uint32_t *nonces = (uint32_t *)(void *)xmalloc(4 * n);
+            for (size_t i = 0; i < n; i++) nonces[i] = (uint32_t)rng_next();
+            uint8_t *hashes = xmalloc(32 * n), *sigs = xmalloc(65 * n);
+            CHECK_RC(pm_create_tickets(key, flat, flen, nonces, n, hashes, sigs), PM_OK);
+            uint8_t *good = exact(sigs, 65 * n);
+            bv_compare(flat, flen, nonces, good, n, sender, rand32); /* all valid */
+            bv_compare(flat, flen, nonces, good, n, sender, NULL);
+            for (size_t i = 0; i < n; i++) corrupt(sigs + 65 * i, i, other, hashes + 32 * i);
+            uint8_t *bad = exact(sigs, 65 * n);
+            bv_compare(flat, flen, nonces, bad, n, sender, rand32); /* 5 bad kinds of 8 */
+            if (n == 1000) { /* one bad ticket hidden among good ones, at each end and inside */
+                const size_t where[] = {0, 499, 999};
+                for (size_t w = 0; w < 3; w++) {
+                    memcpy(sigs, good, 65 * n);
+                    sigs[65 * where[w] + 64] = sigs[65 * where[w] + 64] == 27 ? 28 : 27;
+                    uint8_t *one = exact(sigs, 65 * n);
+                    bv_compare(flat, flen, nonces, one, n, sender, rand32);
+                    free(one);
+                }
+            }
+            free(nonces);
+            free(hashes);
+            free(sigs);
+            free(good);
+            free(bad);
+        }
+        free(flat);
+    }
+
+    /* Lengths and NULLs. */
+    uint8_t tpl[PM_FLAT_WITH_AUX] = {0}, sig[65] = {0}, st[1], won[1], weights[PM_BV_WEIGHT_LEN] = {0};
+    uint32_t nonce = 1;
+    size_t need = pm_bv_scratch_size(1);
+    uint8_t *scratch = xmalloc(need);
+    for (size_t e = 0; e < N_EDGE; e++) {
+        size_t n = EDGE_LENGTHS[e];
+        if (n == 168 || n == 232) continue;
+        CHECK_RC(pm_bv_validate_tickets(tpl, n, &nonce, sig, 1, sender, NULL, weights, scratch,
+                                        need, st, won),
+                 PM_ERR_ARG);
+    }
+    CHECK_RC(pm_bv_validate_tickets(NULL, 168, &nonce, sig, 1, sender, NULL, weights, scratch, need, st, won), PM_ERR_ARG);
+    CHECK_RC(pm_bv_validate_tickets(tpl, 168, NULL, sig, 1, sender, NULL, weights, scratch, need, st, won), PM_ERR_ARG);
+    CHECK_RC(pm_bv_validate_tickets(tpl, 168, &nonce, NULL, 1, sender, NULL, weights, scratch, need, st, won), PM_ERR_ARG);
+    CHECK_RC(pm_bv_validate_tickets(tpl, 168, &nonce, sig, 1, NULL, NULL, weights, scratch, need, st, won), PM_ERR_ARG);
+    CHECK_RC(pm_bv_validate_tickets(tpl, 168, &nonce, sig, 1, sender, NULL, NULL, scratch, need, st, won), PM_ERR_ARG);
+    CHECK_RC(pm_bv_validate_tickets(tpl, 168, &nonce, sig, 1, sender, NULL, weights, NULL, need, st, won), PM_ERR_ARG);
+    CHECK_RC(pm_bv_validate_tickets(tpl, 168, &nonce, sig, 1, sender, NULL, weights, scratch, 0, st, won), PM_ERR_ARG);
+    CHECK_RC(pm_bv_validate_tickets(tpl, 168, &nonce, sig, 1, sender, NULL, weights, scratch, need, NULL, won), PM_ERR_ARG);
+    CHECK_RC(pm_bv_validate_tickets(tpl, 168, &nonce, sig, 1, sender, NULL, weights, scratch, need, st, NULL), PM_ERR_ARG);
+    CHECK_RC(pm_bv_validate_tickets(tpl, 168, NULL, NULL, 0, sender, NULL, NULL, NULL, 0, NULL, NULL), PM_OK);
+    free(scratch);
+
+    /* The arithmetic shim: argument errors, algebraic identities, and the MSM and point
+     * decompression against libsecp256k1's own public keys. */
+    uint8_t a[32], b[32], r1[64], r2[64], one[32] = {0};
+    one[31] = 1;
+    CHECK_RC(pm_bv_selftest(1, NULL, b, NULL, r1), PM_ERR_ARG);
+    CHECK_RC(pm_bv_selftest(1, a, NULL, NULL, r1), PM_ERR_ARG);
+    CHECK_RC(pm_bv_selftest(1, a, b, NULL, NULL), PM_ERR_ARG);
+    CHECK_RC(pm_bv_selftest(0, a, b, NULL, r1), PM_ERR_ARG);
+    CHECK_RC(pm_bv_selftest(10, a, b, NULL, r1), PM_ERR_ARG);
+    CHECK_RC(pm_bv_selftest(9, one, one, NULL, r1), PM_ERR_ARG);
+    for (int t = 0; t < 64; t++) {
+        rng_fill(a, 32);
+        rng_fill(b, 32);
+        if (t == 0) memset(a, 0xff, 32); /* >= p and >= n: reduced on load */
+        CHECK_RC(pm_bv_selftest(2, a, b, NULL, r1), PM_OK);       /* a^2 */
+        CHECK_RC(pm_bv_selftest(1, a, a, NULL, r2), PM_OK);       /* a*a */
+        CHECK(memcmp(r1, r2, 32) == 0);
+        CHECK_RC(pm_bv_selftest(3, a, b, NULL, r2), PM_OK);       /* a^-1 mod p */
+        CHECK_RC(pm_bv_selftest(1, a, r2, NULL, r2 + 32), PM_OK); /* a * a^-1 */
+        CHECK(memcmp(r2 + 32, one, 32) == 0);
+        uint8_t sq[32];
+        memcpy(sq, r1, 32);
+        CHECK_RC(pm_bv_selftest(4, sq, b, NULL, r2), PM_OK);      /* sqrt(a^2) */
+        CHECK_RC(pm_bv_selftest(2, r2, b, NULL, r2 + 32), PM_OK);
+        CHECK(memcmp(r2 + 32, sq, 32) == 0);
+        CHECK_RC(pm_bv_selftest(6, a, b, NULL, r2), PM_OK);       /* a^-1 mod n */
+        CHECK_RC(pm_bv_selftest(5, a, r2, NULL, r2 + 32), PM_OK);
+        CHECK(memcmp(r2 + 32, one, 32) == 0);
+
+        /* a*G + b*P with P = k*G equals pubkey(a + b*k mod n) from libsecp256k1. */
+        uint8_t k[32], ser[65], bk[32], sum[32];
+        size_t len = sizeof ser;
+        unsigned char pk[64];
+        random_seckey(k);
+        random_seckey(a);
+        random_seckey(b);
+        CHECK(api.ec_pubkey_create(secp_ctx, pk, k) == 1);
+        CHECK(api.ec_pubkey_serialize(secp_ctx, ser, &len, pk, SECP256K1_EC_UNCOMPRESSED) == 1);
+        uint8_t *P = exact(ser + 1, 64);
+        CHECK_RC(pm_bv_selftest(9, a, b, P, r1), PM_OK);
+        CHECK_RC(pm_bv_selftest(5, b, k, NULL, bk), PM_OK);
+        CHECK_RC(pm_bv_selftest(7, a, bk, NULL, sum), PM_OK);
+        if (api.ec_seckey_verify(secp_ctx, sum)) {
+            len = sizeof ser;
+            CHECK(api.ec_pubkey_create(secp_ctx, pk, sum) == 1);
+            CHECK(api.ec_pubkey_serialize(secp_ctx, ser, &len, pk, SECP256K1_EC_UNCOMPRESSED) == 1);
+            CHECK(memcmp(r1, ser + 1, 64) == 0);
+        }
+        /* Decompressing P's x with P's y parity gives P back. */
+        uint8_t parity[32] = {0};
+        parity[31] = P[63] & 1;
+        CHECK_RC(pm_bv_selftest(8, P, parity, NULL, r2), PM_OK);
+        CHECK(memcmp(r2, P, 64) == 0);
+        free(P);
+    }
+}
+#endif
+
 /* ---------------------------------------------------------------- main */
 
 int main(int argc, char **argv) {
@@ -877,6 +1045,12 @@ int main(int argc, char **argv) {
     test_sign_recover();
     test_sign_batch();
     test_tickets();
+#ifdef PM_TEST_HAVE_BV
+    test_bv();
+    printf("csrc/tests: batch verification (csrc/bv_*.c) included\n");
+#else
+    printf("csrc/tests: batch verification not built (no compiling csrc/bv_*.c)\n");
+#endif
 
     secp_context_destroy(secp_ctx);
     printf("csrc/tests: %lu checks, %lu failures\n", n_checks, n_failures);
