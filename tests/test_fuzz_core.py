@@ -49,6 +49,11 @@ from pm.ticket import (
     validate_batch,
 )
 
+try:
+    from pm import batchverify
+except ImportError:  # pragma: no cover - the batch verifier is optional (issue 10)
+    batchverify = None  # type: ignore[assignment]
+
 SIGNER = PrivateKeySigner(bytes(31) + b"\x05")
 OTHER = PrivateKeySigner(bytes(31) + b"\x06")
 RECIPIENT = bytes.fromhex("73aed7b5deb30222fa896f399d46cc99c7bee57f")
@@ -392,6 +397,11 @@ def test_fuzz_validate_batch_equals_one_by_one(
     with fuzz_input("validate_batch"):
         check = validate_batch(TEMPLATE, ns, sigs, rand)
         assert check.statuses == _one_by_one(TEMPLATE, ns, sigs)
+        if batchverify is not None:  # the batch verifier (issue 10) must agree exactly
+            assert (
+                batchverify.validate_batch_same_sender(TEMPLATE, ns, sigs, rand, min_batch=1)
+                == check
+            )
         for i, sig in enumerate(sigs):
             want = rand is not None and check.statuses[i] == SigStatus.OK
             want = want and is_winning(sig, rand or 0, TEMPLATE.win_prob)
@@ -419,6 +429,12 @@ def test_fuzz_validate_batch_arguments(
         check = validate_batch(template, nonce_list, sigs, rand, irregular_sigs=irregular)
         assert len(check) == len(nonce_list)
         assert all(isinstance(s, SigStatus) for s in check.statuses)
+    if batchverify is not None:
+        with fuzz_input("validate_batch_same_sender(args)"):
+            bv = batchverify.validate_batch_same_sender(
+                template, nonce_list, sigs, rand, irregular_sigs=irregular, min_batch=1
+            )
+            assert bv == validate_batch(template, nonce_list, sigs, rand, irregular_sigs=irregular)
 
 
 @budget(100)
