@@ -25,6 +25,10 @@ recipients and the redemption queue run against it.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import pickle
+import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple, Protocol, TypeVar, runtime_checkable
@@ -1076,6 +1080,43 @@ class BrokerChain:
     def receipt(self, tx_id: bytes) -> TxReceipt | None:
         """The receipt of an earlier transaction, or None if it was never sent."""
         return self.receipts.get(bytes(tx_id))
+
+    # -- persistence ----------------------------------------------------------------------
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the whole chain (broker, rounds, bonding, minter, receipts) to ``path``
+        atomically: a crash leaves either the old file or the new one, never a torn file.
+
+        The format is :mod:`pickle`: load only files you wrote yourself."""
+        target = os.fspath(path)
+        directory = os.path.dirname(os.path.abspath(target))
+        fd, tmp = tempfile.mkstemp(prefix=".pm-chain-", dir=directory)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                pickle.dump(self, f, protocol=pickle.HIGHEST_PROTOCOL)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, target)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+        dir_fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> BrokerChain:
+        """Read a chain written by :meth:`save` (trusted files only: this unpickles)."""
+        try:
+            with open(os.fspath(path), "rb") as f:
+                obj = pickle.load(f)
+        except (OSError, pickle.UnpicklingError, EOFError) as e:
+            raise InvalidInput(f"cannot load chain from {os.fspath(path)}: {e}", name="path") from e
+        if not isinstance(obj, cls):
+            raise InvalidType(f"{os.fspath(path)} does not hold a BrokerChain", name="path")
+        return obj
 
     # -- transactions -----------------------------------------------------------------------
     def redeem(
