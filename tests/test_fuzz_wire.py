@@ -15,7 +15,7 @@ from fractions import Fraction
 from typing import Any
 
 import pytest
-from fuzz_support import budget, edge_bytes, fuzz_input, mostly
+from fuzz_support import budget, edge_bytes, fuzz_input, junk, mostly
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -97,7 +97,7 @@ def _payment_invariants(p: Any) -> None:
         batch.validate(None)
 
 
-payment_bytes = st.one_of(mutated(PAYMENT_BYTES), st.binary(max_size=200))
+payment_bytes = st.one_of(mutated(PAYMENT_BYTES), st.binary(max_size=200), junk)
 
 
 @budget(200)
@@ -113,6 +113,7 @@ header_values = st.one_of(
     mutated([base64.b64encode(b) for b in PAYMENT_BYTES]),
     st.text(max_size=60),
     st.text(alphabet="ABCDabcd0123+/=\r\n -_", max_size=60),
+    junk,
 )
 
 
@@ -129,7 +130,7 @@ def test_fuzz_decode_payment_header(value: str | bytes) -> None:
 
 @budget(150)
 @given(
-    data=st.one_of(mutated(PAYMENT_BYTES), st.binary(max_size=200)),
+    data=st.one_of(mutated(PAYMENT_BYTES), st.binary(max_size=200), junk),
     which=st.sampled_from(["orchestrator_info", "payment_result", "redeemer_ticket"]),
 )
 def test_fuzz_decode_other_messages(data: bytes, which: str) -> None:
@@ -145,6 +146,7 @@ def test_fuzz_decode_other_messages(data: bytes, which: str) -> None:
     data=st.one_of(
         st.binary(max_size=300),
         st.integers(0, 3).flatmap(lambda n: st.binary(min_size=65 * n, max_size=65 * n)),
+        junk,
     )
 )
 def test_fuzz_split_sigs(data: bytes) -> None:
@@ -164,6 +166,8 @@ calldata = st.one_of(
         st.lists(st.sampled_from([bytes(32), b"\xff" * 32, (32).to_bytes(32), (1).to_bytes(32)])),
     ).map(lambda t: t[0] + b"".join(t[1])),
     st.binary(max_size=40),
+    junk,
+    st.integers(-3, 300),
 )
 
 
@@ -190,11 +194,15 @@ def test_fuzz_decode_redemptions(data: bytes) -> None:
 
 
 @budget(150)
-@given(case=st.sampled_from(RESULTS), data=st.one_of(st.none(), st.binary(max_size=200)))
-def test_fuzz_decode_result(case: tuple[str, bytes], data: bytes | None) -> None:
+@given(
+    case=st.sampled_from(RESULTS),
+    data=st.one_of(st.none(), st.binary(max_size=200), junk),
+    use_good=st.booleans(),
+)
+def test_fuzz_decode_result(case: tuple[str, bytes], data: Any, use_good: bool) -> None:
     name, good = case
     with fuzz_input("abi.decode_result"):
-        body = good if data is None else data
+        body = good if use_good else data
         values = abi.decode_result(name, body)
         assert abi.encode_result(name, *values) == body
 
@@ -220,14 +228,9 @@ def test_fuzz_ticket_from_abi(value: tuple[Any, ...]) -> None:
         assert abi.ticket_from_abi(abi.ticket_to_abi(t)) == t
 
 
-# -- wrong argument types: bugs reported to the wire/abi owner ----------------------------------
+# -- wrong argument types (found by these fuzzers, fixed in 004cc60) ---------------------------
 
 
-@pytest.mark.xfail(
-    reason="pm.abi decoders call bytes(data) on anything: an int n becomes n zero bytes, None "
-    "and -1 raise TypeError/ValueError (reported to the wire/abi owner)",
-    strict=True,
-)
 @pytest.mark.parametrize("data", [None, -1, 5, [300] * 5])
 def test_abi_decoders_reject_non_bytes_with_pm_error(data: Any) -> None:
     for decode in (
@@ -241,11 +244,6 @@ def test_abi_decoders_reject_non_bytes_with_pm_error(data: Any) -> None:
         abi.decode_result("getSenderInfo", data)
 
 
-@pytest.mark.xfail(
-    reason="abi.ticket_from_abi unpacks and converts without type checks: a wrong shape or None "
-    "fields raise ValueError/TypeError (reported to the wire/abi owner)",
-    strict=True,
-)
 @pytest.mark.parametrize(
     "value",
     [None, [1, 2], [b"", None, None, None, None, None, None]],
@@ -256,9 +254,6 @@ def test_ticket_from_abi_rejects_wrong_shapes_with_pm_error(value: Any) -> None:
         abi.ticket_from_abi(value)
 
 
-@pytest.mark.xfail(
-    reason="wire.split_sigs takes len() of anything and splits a str (reported)", strict=True
-)
 @pytest.mark.parametrize("data", [5, "a" * 65])
 def test_split_sigs_rejects_non_bytes_with_pm_error(data: Any) -> None:
     with pytest.raises(PMError):
