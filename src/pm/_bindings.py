@@ -12,7 +12,7 @@ core as a function-pointer table together with coincurve's randomised global con
 from __future__ import annotations
 
 from array import array
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import coincurve._libsecp256k1 as _cc
 from coincurve.context import GLOBAL_CONTEXT as _CC_CONTEXT
@@ -308,6 +308,59 @@ def bench_recover_loop(digests: bytes, sigs: bytes) -> bytes:
     return bytes(out)
 
 
+# --- issue 7 (pm bench): the batch entry points called with prepared buffers --------------------
+# ``pm bench`` subtracts the time of these calls from the public batch API's to measure what the
+# Python layer costs per ticket. Everything is converted to cdata once, so a call is one C call.
+
+
+def prepared_create_call(
+    seckey: bytes, flat_template: bytes, nonces: array[int]
+) -> Callable[[], int]:
+    """A no-argument callable running ``pm_create_tickets`` on fixed buffers (benchmarks only)."""
+    seckey = _buf("private_key", seckey, 32)
+    flat = _template(flat_template)
+    n = len(nonces)
+    args = (
+        ffi.from_buffer(seckey),
+        ffi.from_buffer(flat),
+        len(flat),
+        ffi.from_buffer("uint32_t[]", nonces),
+        n,
+        ffi.NULL,
+        ffi.new("uint8_t[]", max(1, SIG_LEN * n)),
+    )
+    call = lib.pm_create_tickets
+    return lambda: int(call(*args))
+
+
+def prepared_validate_call(
+    flat_template: bytes,
+    nonces: array[int],
+    sigs: bytes,
+    expected_sender: bytes,
+    rand32: bytes | None,
+) -> Callable[[], int]:
+    """A no-argument callable running ``pm_validate_tickets`` on fixed buffers (benchmarks
+    only)."""
+    flat = _template(flat_template)
+    sigs = _buf("sigs", sigs, SIG_LEN * len(nonces))
+    expected_sender = _buf("expected_sender", expected_sender, 20)
+    n = len(nonces)
+    args = (
+        ffi.from_buffer(flat),
+        len(flat),
+        ffi.from_buffer("uint32_t[]", nonces),
+        ffi.from_buffer(sigs),
+        n,
+        ffi.from_buffer(expected_sender),
+        ffi.NULL if rand32 is None else ffi.from_buffer(_buf("recipient_rand", rand32, 32)),
+        ffi.new("uint8_t[]", max(1, n)),
+        ffi.new("uint8_t[]", max(1, n)),
+    )
+    call = lib.pm_validate_tickets
+    return lambda: int(call(*args))
+
+
 # --- issue 10: batch verification of same-sender tickets (csrc/bv_batch.c) ----------------------
 # One multi-scalar multiplication per batch instead of one libsecp256k1 recovery per ticket; the
 # statuses and win flags are exactly pm_validate_tickets'. The C core allocates nothing, so the
@@ -356,6 +409,37 @@ def bv_validate_tickets(
         )
         _check("pm_bv_validate_tickets", rc)
     return bytes(status), bytes(won)
+
+
+def prepared_bv_validate_call(
+    flat_template: bytes,
+    nonces: array[int],
+    sigs: bytes,
+    expected_sender: bytes,
+    rand32: bytes | None,
+    weights: bytes,
+) -> Callable[[], int]:
+    """A no-argument callable running ``pm_bv_validate_tickets`` on fixed buffers (benchmarks
+    only; the weights are reused, which is fine for timing and nothing else)."""
+    flat = _template(flat_template)
+    n = len(nonces)
+    size = int(lib.pm_bv_scratch_size(n))
+    args = (
+        ffi.from_buffer(flat),
+        len(flat),
+        ffi.from_buffer("uint32_t[]", nonces),
+        ffi.from_buffer(_buf("sigs", sigs, SIG_LEN * n)),
+        n,
+        ffi.from_buffer(_buf("expected_sender", expected_sender, 20)),
+        ffi.NULL if rand32 is None else ffi.from_buffer(_buf("recipient_rand", rand32, 32)),
+        ffi.from_buffer(_buf("weights", weights, BV_WEIGHT_LEN * n)),
+        ffi.new("uint8_t[]", max(1, size)),
+        size,
+        ffi.new("uint8_t[]", max(1, n)),
+        ffi.new("uint8_t[]", max(1, n)),
+    )
+    call = lib.pm_bv_validate_tickets
+    return lambda: int(call(*args))
 
 
 def bv_selftest(op: int, a: bytes, b: bytes, c: bytes | None = None) -> bytes | None:

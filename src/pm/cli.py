@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from .errors import PMError
 
-COMMANDS: tuple[str, ...] = ("selfcheck", "decode", "signer", "simulate")
+COMMANDS: tuple[str, ...] = ("selfcheck", "decode", "signer", "simulate", "bench")
 
 
 def build_parser() -> argparse.ArgumentParser:
