@@ -10,6 +10,7 @@ LIP-36 factors), :class:`Minter` (inflation, mintable LPT, LPT/ETH custody),
 
 from __future__ import annotations
 
+from ._journal import dry_run
 from .bonding_manager import (
     MAX_FUTURE_ROUND,
     BondingManager,
@@ -61,4 +62,5 @@ __all__ = [
     "Treasury",
     "UnbondingLock",
     "VoteType",
+    "dry_run",
 ]

@@ -14,11 +14,12 @@ the Minter) run inside the outermost transaction, like EVM sub-calls whose rever
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar
 
-__all__ = ["JDict", "JList", "Journaled", "external", "in_transaction"]
+__all__ = ["JDict", "JList", "Journaled", "dry_run", "external", "in_transaction"]
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
@@ -131,3 +132,26 @@ def external(fn: Callable[_P, _R]) -> Callable[_P, _R]:
         return result
 
     return wrapper
+
+
+class _DryRun(Exception):
+    pass
+
+
+def dry_run(fn: Callable[[], _R]) -> _R:
+    """Run ``fn`` as a transaction and undo everything it wrote, returning its result.
+
+    Useful to ask "what would happen if" (claim in this order, vote now) without changing the
+    models; must not be called while a transaction is open.
+    """
+    if _Log.entries is not None:
+        raise RuntimeError("dry_run inside a transaction")
+    box: list[_R] = []
+
+    def run() -> None:
+        box.append(fn())
+        raise _DryRun
+
+    with contextlib.suppress(_DryRun):
+        external(run)()
+    return box[0]
