@@ -368,22 +368,55 @@ def test_pr657_insufficient_funds_is_retried() -> None:
     assert env.bonding.fees[CLAIMANT] == 500
 
 
-def test_batch_submission_skips_bad_ticket_and_gives_up() -> None:
+def test_batch_submission_skips_bad_ticket_then_sends_it_alone() -> None:
     env = Env(gas_price=1)
-    q = _queue(env, batch_size=3, max_attempts=2)
+    q = _queue(env, batch_size=3)
     good1, bad, good2 = env.winner(), env.winner(forged=True), env.winner()
     for w in (good1, bad, good2):
         q.store.add(w, 1000)
     rep = q.process()
-    assert len(rep.receipts) == 1 and rep.receipts[0].status
-    assert rep.confirmed == [good1.ticket.hash(), good2.ticket.hash()]
-    assert rep.requeued == [bad.ticket.hash()]
-    rep2 = q.process()
-    assert rep2.failed == [bad.ticket.hash()]
-    assert q.store.get(bad.ticket.hash()).attempts == 2  # type: ignore[union-attr]
+    assert len(rep.receipts) == 1 and rep.receipts[0].status and rep.receipts[0].batch
     assert (
         rep.receipts[0].gas_used == env.chain.batch_base_gas + 3 * env.chain.redeem_gas_per_ticket
     )
+    assert rep.confirmed == [good1.ticket.hash(), good2.ticket.hash()]
+    assert rep.requeued == [bad.ticket.hash()]
+    # next pass: the skipped ticket goes alone and gets its own revert reason: final
+    rep2 = q.process()
+    assert len(rep2.receipts) == 1 and not rep2.receipts[0].batch
+    assert rep2.receipts[0].revert_reason == "invalid signature over ticket hash"
+    assert rep2.failed == [bad.ticket.hash()]
+    row = q.store.get(bad.ticket.hash())
+    assert row is not None and row.attempts == 2 and row.error.startswith("transaction failed")
+
+
+def test_batch_level_revert_requeues_then_gives_up() -> None:
+    env = Env(gas_price=1)
+    q = _queue(env, batch_size=2, max_attempts=2)
+    ws = [env.winner(), env.winner()]
+    for w in ws:
+        q.store.add(w, 1000)
+    env.broker.paused = True
+    rep = q.process()
+    assert rep.receipts[0].revert_reason == "system is paused"
+    assert rep.requeued == [w.ticket.hash() for w in ws]  # transient: retried
+    rep = q.process()
+    assert rep.failed == [w.ticket.hash() for w in ws]  # max_attempts reached
+    assert all(not env.broker.used_tickets(w.ticket.hash()) for w in ws)
+
+
+def test_group_members_see_each_others_pending() -> None:
+    """In a batch, each ticket's availableFunds already counts the earlier tickets as pending."""
+    env = Env(gas_price=1, deposit=2100, reserve=0)
+    q = _queue(env, batch_size=3)  # tx cost 100 per ticket
+    ws = [env.winner(face_value=1000) for _ in range(3)]
+    for w in ws:
+        q.store.add(w, 1000)
+    rep = q.process()
+    # available: 2100, then 1100, then 100 <= tx cost 100: the third waits
+    assert rep.confirmed == [ws[0].ticket.hash(), ws[1].ticket.hash()]
+    assert rep.held == {ws[2].ticket.hash(): "insufficient sender funds for redeem tx cost"}
+    assert q.monitor.pending_amount(SENDER) == 0
 
 
 def test_settles_submitted_ticket_never_sent(tmp_path: Path) -> None:

@@ -981,7 +981,8 @@ class TxReceipt:
     in it was skipped); ``redeemed`` lists the ticket hashes that emitted
     ``WinningTicketRedeemed``; ``paid`` the wei credited to recipients; ``gas_used`` ×
     ``gas_price`` is what the submitter paid; ``revert_reason`` is set when ``status`` is
-    False; ``events`` are the broker events the transaction logged."""
+    False; ``events`` are the broker events the transaction logged; ``batch`` is True for a
+    ``batchRedeemWinningTickets`` transaction."""
 
     tx_hash: bytes
     status: bool
@@ -992,6 +993,7 @@ class TxReceipt:
     paid: int = 0
     revert_reason: str | None = None
     events: tuple[Event, ...] = field(default=(), repr=False)
+    batch: bool = False
 
     @property
     def fee(self) -> int:
@@ -1179,6 +1181,7 @@ class BrokerChain:
             paid=paid,
             revert_reason=reason,
             events=events,
+            batch=use_batch,
         )
         self.receipts[key] = rc
         self.gas_spent[c] = self.gas_spent.get(c, 0) + gas * price

@@ -287,7 +287,9 @@ class QueueReport:
         return sum(r.fee for r in self.receipts)
 
 
-_REDEEMABLE = (TicketState.QUEUED, TicketState.SUBMITTED)
+# A ticket a successful batch skipped without a visible reason: it is sent alone next time,
+# so that a failing ticket gets its own revert reason (and a final answer) at once.
+_SKIPPED_BY_BATCH = "not redeemed by batch"
 
 
 class RedemptionQueue:
@@ -331,16 +333,20 @@ class RedemptionQueue:
         # the contract's rule: valid iff currentRound < creationRound + ticketValidityPeriod
         return current_round >= t.ticket.creation_round + self.policy.ticket_validity_period
 
-    def _send(self, tx_id: bytes, group: Sequence[StoredTicket]) -> TxReceipt:
+    def _send(
+        self, tx_id: bytes, group: Sequence[StoredTicket], *, batch: bool | None = None
+    ) -> TxReceipt:
+        if batch is None:
+            # several tickets always go in one batch call (also when re-sending a batch after
+            # a restart under a single-ticket policy)
+            batch = self.policy.batch_size > 1 or len(group) > 1
         return self.chain.redeem(
             tx_id,
             self.redeemer,
             [t.ticket for t in group],
             [t.signed.sig for t in group],
             [t.signed.recipient_rand for t in group],
-            # several tickets always go in one batch call (also when re-sending a batch after a
-            # restart under a single-ticket policy)
-            batch=self.policy.batch_size > 1 or len(group) > 1,
+            batch=batch,
         )
 
     # -- settle a transaction -------------------------------------------------------------
@@ -365,7 +371,7 @@ class RedemptionQueue:
             elif self._expired(t, cur) or rc.revert_reason == "ticket is expired":
                 self.store.transition([h], TicketState.EXPIRED, error="ticket is expired")
                 report.expired.append(h)
-            elif not rc.status and self.policy.batch_size == 1 and not _retryable_revert(rc):
+            elif not rc.status and not rc.batch and not _retryable_revert(rc):
                 err = TransactionFailed(rc.tx_hash, rc.revert_reason)
                 self.store.transition([h], TicketState.FAILED, error=_describe(err))
                 report.failed.append(h)
@@ -374,7 +380,7 @@ class RedemptionQueue:
                 self.store.transition([h], TicketState.FAILED, error=msg)
                 report.failed.append(h)
             else:
-                why = rc.revert_reason if rc.revert_reason else "not redeemed by batch"
+                why = rc.revert_reason if rc.revert_reason else _SKIPPED_BY_BATCH
                 self.store.transition([h], TicketState.QUEUED, error=why)
                 report.requeued.append(h)
 
@@ -420,9 +426,12 @@ class RedemptionQueue:
                         report.held[h] = "recipient not active"
                     else:
                         ready.append(t)
+                for t in [t for t in ready if t.error == _SKIPPED_BY_BATCH]:
+                    self._redeem_group([t], report, solo=True)
+                rest = [t for t in ready if t.error != _SKIPPED_BY_BATCH]
                 size = self.policy.batch_size
-                for i in range(0, len(ready), size):
-                    self._redeem_group(ready[i : i + size], report)
+                for i in range(0, len(rest), size):
+                    self._redeem_group(rest[i : i + size], report)
             return report
 
     def _recipient_active(self, t: StoredTicket) -> bool:
@@ -445,36 +454,37 @@ class RedemptionQueue:
         if t.face_value <= tx_cost * p.min_face_value_gas_multiple:
             raise InsufficientFaceValue(t.face_value, tx_cost)
 
-    def _redeem_group(self, group: Sequence[StoredTicket], report: QueueReport) -> None:
+    def _redeem_group(
+        self, group: Sequence[StoredTicket], report: QueueReport, *, solo: bool = False
+    ) -> None:
         gas_price = self.chain.gas_price() or 0
         send: list[StoredTicket] = []
-        for t in group:
-            try:
-                self._precheck(t, gas_price)
-            except RedemptionError as e:
-                if e.retryable:
-                    report.held[t.ticket_hash] = str(e)
-                else:
-                    self.store.transition([t.ticket_hash], TicketState.FAILED, error=str(e))
-                    report.failed.append(t.ticket_hash)
-                continue
-            except PMError as e:  # a chain read failed: retry on a later block
-                report.held[t.ticket_hash] = str(e)
-                continue
-            send.append(t)
-        if not send:
-            return
-        tx_id = self._tx_id(send)
-        hashes = [t.ticket_hash for t in send]
-        # Durable BEFORE sending: a crash from here on is settled from the receipt.
-        self.store.transition(hashes, TicketState.SUBMITTED, tx_id=tx_id)
-        submitted = [self.store.get(h) for h in hashes]
-        group_now = [t for t in submitted if t is not None]
-        for t in send:
-            self.monitor.sub_float(t.sender, t.face_value)
         try:
+            for t in group:
+                try:
+                    self._precheck(t, gas_price)
+                except RedemptionError as e:
+                    if e.retryable:
+                        report.held[t.ticket_hash] = str(e)
+                    else:
+                        self.store.transition([t.ticket_hash], TicketState.FAILED, error=str(e))
+                        report.failed.append(t.ticket_hash)
+                    continue
+                except PMError as e:  # a chain read failed: retry on a later block
+                    report.held[t.ticket_hash] = str(e)
+                    continue
+                # pending from here on, so the next ticket of the group sees less available
+                self.monitor.sub_float(t.sender, t.face_value)
+                send.append(t)
+            if not send:
+                return
+            tx_id = self._tx_id(send)
+            hashes = [t.ticket_hash for t in send]
+            # Durable BEFORE sending: a crash from here on is settled from the receipt.
+            self.store.transition(hashes, TicketState.SUBMITTED, tx_id=tx_id)
+            group_now = [t for t in (self.store.get(h) for h in hashes) if t is not None]
             try:
-                rc = self._send(tx_id, group_now)
+                rc = self._send(tx_id, group_now, batch=False if solo else None)
             except PMError as e:
                 self.store.transition(hashes, TicketState.QUEUED, error=str(e))
                 report.requeued.extend(hashes)
