@@ -179,22 +179,22 @@ static inline void bv_fe_negate(bv_fe *r, const bv_fe *a, uint64_t m) {
 static inline void bv_fe_reduce9(bv_fe *r, bv_u128 c0, bv_u128 c1, bv_u128 c2, bv_u128 c3,
                                  bv_u128 c4, bv_u128 c5, bv_u128 c6, bv_u128 c7, bv_u128 c8) {
     const uint64_t K = BV_FOLD260;
-    bv_u128 t0 = c0 + (bv_u128)((uint64_t)c5 & BV_M52) * K;
-    bv_u128 t1 = c1 + (bv_u128)(uint64_t)(c5 >> 52) * K + (bv_u128)((uint64_t)c6 & BV_M52) * K;
-    bv_u128 t2 = c2 + (bv_u128)(uint64_t)(c6 >> 52) * K + (bv_u128)((uint64_t)c7 & BV_M52) * K;
-    bv_u128 t3 = c3 + (bv_u128)(uint64_t)(c7 >> 52) * K + (bv_u128)((uint64_t)c8 & BV_M52) * K;
-    bv_u128 t4 = c4 + (bv_u128)(uint64_t)(c8 >> 52) * K;
-    uint64_t l0 = (uint64_t)t0 & BV_M52;
-    t1 += t0 >> 52;
-    uint64_t l1 = (uint64_t)t1 & BV_M52;
-    t2 += t1 >> 52;
-    uint64_t l2 = (uint64_t)t2 & BV_M52;
-    t3 += t2 >> 52;
-    uint64_t l3 = (uint64_t)t3 & BV_M52;
-    t4 += t3 >> 52;
-    uint64_t l4 = (uint64_t)t4 & BV_M48;
-    /* bits >= 256: t4 >> 48 has weight 2^256 and is < 2^80, fold with 2^256 = 0x1000003D1 */
-    bv_u128 top = t4 >> 48;
+    /* high columns to 52-bit digits d5..d8 plus a top digit d9 < 2^64 */
+    c6 += (uint64_t)(c5 >> 52);
+    c7 += (uint64_t)(c6 >> 52);
+    c8 += (uint64_t)(c7 >> 52);
+    bv_u128 t = c0 + (bv_u128)((uint64_t)c5 & BV_M52) * K;
+    uint64_t l0 = (uint64_t)t & BV_M52;
+    t = c1 + (bv_u128)((uint64_t)c6 & BV_M52) * K + (t >> 52);
+    uint64_t l1 = (uint64_t)t & BV_M52;
+    t = c2 + (bv_u128)((uint64_t)c7 & BV_M52) * K + (t >> 52);
+    uint64_t l2 = (uint64_t)t & BV_M52;
+    t = c3 + (bv_u128)((uint64_t)c8 & BV_M52) * K + (t >> 52);
+    uint64_t l3 = (uint64_t)t & BV_M52;
+    t = c4 + (bv_u128)(uint64_t)(c8 >> 52) * K + (t >> 52);
+    uint64_t l4 = (uint64_t)t & BV_M48;
+    /* bits >= 256: t >> 48 < 2^68 has weight 2^256; fold with 2^256 = 0x1000003D1 */
+    bv_u128 top = t >> 48;
     bv_u128 u = (bv_u128)l0 + (bv_u128)((uint64_t)top & BV_M52) * BV_FOLD256;
     bv_u128 v = (bv_u128)l1 + (bv_u128)(uint64_t)(top >> 52) * BV_FOLD256 + (u >> 52);
     r->n[0] = (uint64_t)u & BV_M52;
