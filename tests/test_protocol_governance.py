@@ -383,3 +383,38 @@ def test_quorum_uses_total_active_stake_at_snapshot() -> None:
         == p.bonding_votes.get_total_active_stake_at(snap + 1) * 333_300 // 10**6
     )
     assert p.governor.quorum(snap) == 1000 * E18 * 333_300 // 10**6
+
+
+def test_votes_track_pending_stake_every_round() -> None:
+    """Integration BondingVotes.js: a delegator's votes equal its pending stake, a transcoder's
+    its delegated stake; gaps without reward calls and rounds without initialization included."""
+    p = Protocol(UNIT_TEST)
+    bm, bv = p.bonding_manager, p.bonding_votes
+    t1, t2 = label("orch1"), label("orch2")
+    d1, d2 = label("del1"), label("del2")
+    p.register_transcoder(t1, 1000 * E18, 250_000, 0)
+    p.register_transcoder(t2, 700 * E18, 500_000, 0)
+    p.faucet(d1, 400 * E18)
+    p.bond(d1, 400 * E18, t1)
+    p.faucet(d2, 300 * E18)
+    p.bond(d2, 300 * E18, t2)
+    for step in range(9):
+        p.advance_rounds(1, initialize=step != 4)
+        if step == 4:
+            p.advance_rounds(1)
+        if step % 3 != 2:
+            bm.reward(t1)
+        if step % 2 == 0:
+            bm.reward(t2)
+        if step == 5:
+            bm.bond(d1, 0, t2)  # delegate change
+        if step == 6:
+            bm.claim_earnings(d2, 0)
+        for d in (d1, d2):
+            assert bv.get_votes(d) == bm.pending_stake(d, 0)
+            assert bv.delegates(d) == bm.get_delegator(d).delegate_address
+        for t in (t1, t2):
+            assert bv.get_votes(t) == bm.transcoder_total_stake(t)
+        assert bv.total_supply() == bm.next_round_total_active_stake
+        r = p.current_round
+        assert bv.get_past_total_supply(r - 1) == bm.current_round_total_active_stake

@@ -216,3 +216,38 @@ def test_migrate_to_new_minter() -> None:
     assert new.eth_balance == 7 and m.eth_balance == 0
     # LIP-40: the new Minter mints nothing until the next initializeRound
     assert new.current_mintable_tokens() == 0
+
+
+def test_migrate_rejects_null_and_unregistered_minters() -> None:
+    m, token, _ = make()
+    null = Minter(
+        token=token,
+        owner=OWNER,
+        inflation=1,
+        inflation_change=1,
+        target_bonding_rate=1,
+        address=bytes(20),
+    )
+    assert (
+        reason(lambda: m.migrate_to_new_minter(OWNER, null)) == "new Minter cannot be null address"
+    )
+    unregistered = Minter(
+        token=token,
+        owner=OWNER,
+        inflation=1,
+        inflation_change=1,
+        target_bonding_rate=1,
+        address=label("u"),
+    )
+    unregistered.registered_minter = False
+    assert (
+        reason(lambda: m.migrate_to_new_minter(OWNER, unregistered))
+        == "new Minter must be registered"
+    )
+
+
+# Catalogue lines without a test, and why:
+# - setController / getController: no Controller in the models; ``get_controller()`` returns the
+#   Controller owner the Minter was built with, which is what the migration check compares.
+# - "migrateToNewMinter to a target without getController() reverts": the model takes a Minter
+#   object, so a target without the method cannot be passed (a TypeError, not a contract revert).

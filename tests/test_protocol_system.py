@@ -158,3 +158,48 @@ def test_unbond_withdraw_conserves_lpt() -> None:
     assert held >= bm.transcoder_total_stake(T)
     assert held - bm.transcoder_total_stake(T) <= 4
     assert sum(p.token.holders().values()) == p.token.total_supply()
+
+
+def test_rewards_integration_and_full_exit_leaves_only_rounding_dust() -> None:
+    """Integration Rewards.js / Earnings.js: T 1000 + D1..D3 3000, rewardCut 50 %, feeShare 5 %;
+    every round each pending stake grows exactly by percOf(start, endCRF, startCRF) (the
+    transcoder also by its cumulativeRewards); claims in between; at the end everyone unbonds and
+    withdraws and the Minter keeps only truncation dust."""
+    p = Protocol(UNIT_TEST)
+    bm = p.bonding_manager
+    ds = [a(f"D{i}") for i in range(1, 4)]
+    p.register_transcoder(T, 1000 * LPT, 500_000, 50_000)
+    for d in ds:
+        p.faucet(d, 3000 * LPT)
+        p.bond(d, 3000 * LPT, T)
+    p.advance_rounds(1)
+    for r in range(12):
+        start = {d: bm.pending_stake(d, 0) for d in ds}
+        last_claim = {d: bm.get_delegator(d).last_claim_round for d in ds}
+        bm.reward(T)
+        cur = p.current_round
+        for d in ds:
+            s_crf = bm.get_transcoder_earnings_pool_for_round(
+                T, last_claim[d]
+            ).cumulative_reward_factor
+            e_crf = bm.get_transcoder_earnings_pool_for_round(T, cur).cumulative_reward_factor
+            bonded = bm.get_delegator(d).bonded_amount
+            assert (
+                bm.pending_stake(d, 0) == bonded * (e_crf * 10**27 // (s_crf or 10**27)) // 10**27
+            )
+            assert bm.pending_stake(d, 0) > start[d]
+        if r % 4 == 3:
+            bm.claim_earnings(ds[r % 3], 0)
+        p.advance_rounds(1)
+    for who in [*ds, T]:
+        bm.unbond(who, bm.pending_stake(who, 0))
+    assert bm.get_transcoder_pool_size() == 0
+    p.advance_rounds(UNIT_TEST.unbonding_period)
+    for who in [*ds, T]:
+        bm.withdraw_stake(who, 0)
+    dust = p.token.balance_of(p.minter.address)
+    assert dust == bm.transcoder_total_stake(T)  # what no claim can reach
+    assert dust < 12 * 4  # a few wei per round and participant
+    bonded = 1000 * LPT + 3 * 3000 * LPT
+    paid = sum(p.token.balance_of(x) for x in [*ds, T])
+    assert paid + dust + p.token.balance_of(p.treasury.address) == bonded + p.minted()

@@ -218,10 +218,19 @@ class Protocol:
         self.bond(addr, self_bond, addr)
         self.bonding_manager.transcoder(addr, reward_cut, fee_share)
 
+    def minted(self) -> int:
+        """LPT wei minted as rewards so far (the token's Mint events to the Minter)."""
+        return sum(
+            e.args["amount"]
+            for e in self.token.events
+            if e.name == "Mint" and e.args["to"] == self.minter.address
+        )
+
     def lpt_accounts(self) -> dict[str, int]:
-        """LPT wei by where it sits: the Minter holds bonded, unbonding and unclaimed stake."""
+        """LPT wei by where it sits. The Minter holds bonded, unbonding and unclaimed stake."""
         return {
             "total_supply": self.token.total_supply(),
+            "minted_rewards": self.minted(),
             "minter": self.token.balance_of(self.minter.address),
             "treasury": self.token.balance_of(self.treasury.address),
         }
