@@ -1117,3 +1117,36 @@ def test_broker_chain_save_load_round_trip(tmp_path: Path) -> None:
     bad.write_bytes(b"not a pickle")
     with pytest.raises(InvalidInput):
         BrokerChain.load(bad)
+
+
+def test_event_signatures_match_spec_topics() -> None:
+    from pm.broker import EVENT_PARAMS, EVENT_SIGNATURES, event_topic0
+
+    spec = json.loads((Path(__file__).parent / "data" / "broker_events.json").read_text())["events"]
+    assert set(spec) == set(EVENT_SIGNATURES) == set(EVENT_PARAMS)
+    for name, topic in spec.items():
+        assert "0x" + event_topic0(name).hex() == topic, name
+        n_types = EVENT_SIGNATURES[name].count(",") + 1
+        assert len(EVENT_PARAMS[name]) == n_types
+    with pytest.raises(InvalidInput):
+        event_topic0("Transfer")
+
+
+def test_every_logged_event_has_the_contract_params() -> None:
+    """Run a busy scenario and check each event's args keys are the Solidity parameter names."""
+    from pm.broker import EVENT_PARAMS
+
+    broker, rounds, bonding = make_broker()
+    bonding.pool_size, bonding.active = 2, True
+    broker.set_unlock_period(OWNER, 1)
+    broker.set_ticket_validity_period(OWNER, 2)
+    broker.fund_deposit_and_reserve(SENDER, 100, 1000, 1100)
+    redeem(broker, ticket(face_value=300))
+    broker.unlock(SENDER)
+    broker.cancel_unlock(SENDER)
+    broker.unlock(SENDER)
+    rounds.round += 1
+    broker.withdraw(SENDER)
+    assert {e.name for e in broker.events} == set(EVENT_PARAMS)
+    for e in broker.events:
+        assert tuple(e.args) == EVENT_PARAMS[e.name], e.name

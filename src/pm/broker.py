@@ -51,6 +51,8 @@ from pm.evm import (
 from pm.ticket import Ticket
 
 __all__ = [
+    "EVENT_PARAMS",
+    "EVENT_SIGNATURES",
     "PANIC_ARRAY_INDEX",
     "PANIC_DIVISION_BY_ZERO",
     "PANIC_OVERFLOW",
@@ -68,7 +70,54 @@ __all__ = [
     "SenderInfo",
     "TicketBroker",
     "TxReceipt",
+    "event_topic0",
 ]
+
+# Canonical signatures of the events the broker logs (spec/ticketbroker.md §6); keccak256 of
+# each is the log's topic0. ``Event.args`` keys are the Solidity parameter names, in order.
+EVENT_SIGNATURES: dict[str, str] = {
+    "DepositFunded": "DepositFunded(address,uint256)",
+    "ReserveFunded": "ReserveFunded(address,uint256)",
+    "ReserveClaimed": "ReserveClaimed(address,address,uint256)",
+    "WinningTicketRedeemed": (
+        "WinningTicketRedeemed(address,address,uint256,uint256,uint256,uint256,bytes)"
+    ),
+    "WinningTicketTransfer": "WinningTicketTransfer(address,address,uint256)",
+    "Unlock": "Unlock(address,uint256,uint256)",
+    "UnlockCancelled": "UnlockCancelled(address)",
+    "Withdrawal": "Withdrawal(address,uint256,uint256)",
+    "ParameterUpdate": "ParameterUpdate(string)",
+}
+EVENT_PARAMS: dict[str, tuple[str, ...]] = {
+    "DepositFunded": ("sender", "amount"),
+    "ReserveFunded": ("reserveHolder", "amount"),
+    "ReserveClaimed": ("reserveHolder", "claimant", "amount"),
+    "WinningTicketRedeemed": (
+        "sender",
+        "recipient",
+        "faceValue",
+        "winProb",
+        "senderNonce",
+        "recipientRand",
+        "auxData",
+    ),
+    "WinningTicketTransfer": ("sender", "recipient", "amount"),
+    "Unlock": ("sender", "startRound", "endRound"),
+    "UnlockCancelled": ("sender",),
+    "Withdrawal": ("sender", "deposit", "reserve"),
+    "ParameterUpdate": ("param",),
+}
+
+
+def event_topic0(name: str) -> bytes:
+    """topic0 of a broker event: keccak256 of its canonical signature."""
+    try:
+        return keccak256(EVENT_SIGNATURES[name].encode())
+    except KeyError:
+        raise InvalidInput(
+            f"unknown TicketBroker event {name!r}", name="name", value=name
+        ) from None
+
 
 # Solidity 0.8 panic codes (spec/ticketbroker.md §0, §5).
 PANIC_OVERFLOW = "Panic(0x11)"
