@@ -283,3 +283,45 @@ def test_recipient_wrong_length_secret_error_is_clean() -> None:
             SECRET,
             "Recipient(short secret)",
         )
+
+
+# -- the remote signer (pm signer serve) ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "content",
+    [KEY.hex() + "00", KEY.hex()[:-1] + "g", "0x" + KEY.hex()[:40], KEY.hex() + "\nextra"],
+    ids=["33-bytes", "bad-hex", "short", "trailing-garbage"],
+)
+def test_signer_command_key_file_errors_do_not_echo_the_key(
+    tmp_path: Any, capsys: pytest.CaptureFixture[str], content: str
+) -> None:
+    pytest.importorskip("aiohttp")
+    from pm import cli
+
+    key_file = tmp_path / "key"
+    key_file.write_text(content)
+    key_file.chmod(0o600)
+    rc = cli.main(
+        ["signer", "serve", "--key-file", str(key_file), "--chain-file", str(tmp_path / "c")]
+    )
+    out, err = capsys.readouterr()
+    assert rc != 0
+    assert "key file" in err
+    for text in (out, err):
+        assert_no_leak(text, KEY, "pm signer output")
+        assert content.strip()[:16] not in text
+
+
+def test_remote_signer_does_not_expose_the_key() -> None:
+    signer_pkg = pytest.importorskip("pm.signer")
+    remote = signer_pkg.RemoteSigner(PrivateKeySigner(KEY), InMemoryChain())
+    assert_no_leak(repr(remote), KEY, "RemoteSigner repr")
+    assert_no_leak(repr(vars(remote)), KEY, "RemoteSigner attributes")
+    try:
+        blob = pickle.dumps(remote)
+    except Exception as exc:
+        for kind, text in exception_texts(exc):
+            assert_no_leak(text, KEY, f"RemoteSigner pickle error {kind}")
+    else:
+        assert_no_leak(blob, KEY, "RemoteSigner pickle")
