@@ -203,3 +203,17 @@ def test_rewards_integration_and_full_exit_leaves_only_rounding_dust() -> None:
     bonded = 1000 * LPT + 3 * 3000 * LPT
     paid = sum(p.token.balance_of(x) for x in [*ds, T])
     assert paid + dust + p.token.balance_of(p.treasury.address) == bonded + p.minted()
+
+
+def test_models_satisfy_the_broker_views() -> None:
+    from pm.broker import BondingView, RoundsView
+
+    p = _economy()
+    bm = p.bonding_manager
+    assert isinstance(p.rounds, RoundsView) and isinstance(bm, BondingView)
+    assert p.broker is not None and p.broker.bonding is bm and p.broker.rounds is p.rounds
+    assert bm.transcoder_pool_size() == bm.get_transcoder_pool_size() == 1
+    # the broker's 3-argument call is made as the registered TicketBroker
+    before = bm.get_transcoder(T).cumulative_fees
+    bm.update_transcoder_with_fees(T, 1000, p.current_round)
+    assert bm.get_transcoder(T).cumulative_fees == before + 750

@@ -18,7 +18,7 @@ the round's reward from ``currentMintableTokens + currentMintedTokens``; ``pendi
 from __future__ import annotations
 
 from enum import IntEnum
-from typing import Any, NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol, overload
 
 from pm.evm import ZERO_ADDRESS, Event, Revert, check_address, check_uint
 
@@ -494,6 +494,10 @@ class BondingManager(Journaled):
 
     def get_transcoder_pool_size(self) -> int:
         """Pool size = NEXT round's active set (the TicketBroker's reserve divisor)."""
+        return self.transcoder_pool.size
+
+    def transcoder_pool_size(self) -> int:
+        """``getTranscoderPoolSize()`` under the name the TicketBroker's ``BondingView`` uses."""
         return self.transcoder_pool.size
 
     def get_first_transcoder_in_pool(self) -> bytes:
@@ -1125,11 +1129,30 @@ class BondingManager(Journaled):
         self._increase_total_stake(transcoder, rewards, prev, nxt)
 
     # ------------------------------------------------------------------ fees (§2.7)
-    @external
+    @overload
+    def update_transcoder_with_fees(self, transcoder: bytes, fees: int, round: int, /) -> None: ...
+    @overload
     def update_transcoder_with_fees(
+        self, sender: bytes, transcoder: bytes, fees: int, round: int, /
+    ) -> None: ...
+    def update_transcoder_with_fees(self, *args: Any) -> None:
+        """Credit ``fees`` ETH wei of winning tickets to the CURRENT round (``round`` ignored).
+
+        Called with the sender first like every external method, or — as the TicketBroker's
+        ``BondingView`` does — as ``(transcoder, fees, round)``, meaning "sent by the registered
+        TicketBroker"."""
+        if len(args) == 3:
+            self._update_transcoder_with_fees(self.ticket_broker, *args)
+        elif len(args) == 4:
+            self._update_transcoder_with_fees(*args)
+        else:
+            raise TypeError(f"expected 3 or 4 arguments, got {len(args)}")
+
+    @external
+    def _update_transcoder_with_fees(
         self, sender: bytes, transcoder: bytes, fees: int, round: int
     ) -> None:
-        """Credit ``fees`` ETH wei of winning tickets to the CURRENT round (``round`` ignored)."""
+        check_address("sender", sender)
         check_address("transcoder", transcoder)
         check_uint("fees", fees)
         self._when_not_paused()

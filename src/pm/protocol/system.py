@@ -159,7 +159,7 @@ class Protocol:
             if TicketBroker is not None:
                 self.broker = TicketBroker(
                     self.rounds,
-                    bm.broker_view(),
+                    bm,
                     unlock_period=params.unlock_period,
                     ticket_validity_period=params.ticket_validity_period,
                     owner=owner,
