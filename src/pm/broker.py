@@ -26,9 +26,11 @@ recipients and the redemption queue run against it.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import pickle
 import tempfile
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple, Protocol, TypeVar, runtime_checkable
@@ -1050,6 +1052,20 @@ class TxReceipt:
         return self.gas_used * self.gas_price
 
 
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _locked(fn: _F) -> _F:
+    """Run a BrokerChain method under the chain's lock."""
+
+    @functools.wraps(fn)
+    def wrapper(self: BrokerChain, *args: Any, **kwargs: Any) -> Any:
+        with self.lock:
+            return fn(self, *args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
 class BrokerChain:
     """A :class:`TicketBroker` with its :class:`Rounds` as "the chain": the chain views of
     :mod:`pm.chain` (``SenderChainView`` / ``RecipientChainView``) and the transaction side the
@@ -1061,6 +1077,10 @@ class BrokerChain:
     sending the same id twice returns the first receipt and changes nothing, so a redeemer that
     crashed after sending can safely send again. Gas fees are accounted in ``gas_spent`` per
     submitter.
+
+    Every method runs under ``lock`` (an RLock), so threads (a recipient reading views while a
+    queue redeems) see whole transactions; hold ``chain.lock`` yourself when you call the
+    broker or the rounds directly from several threads.
     """
 
     def __init__(
@@ -1081,58 +1101,81 @@ class BrokerChain:
         self.redeem_gas_per_ticket = check_uint("redeem_gas_per_ticket", redeem_gas_per_ticket)
         self.receipts: dict[bytes, TxReceipt] = {}
         self.gas_spent: dict[bytes, int] = {}
+        self.lock = threading.RLock()
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        del state["lock"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self.lock = threading.RLock()
 
     # -- pm.chain views ---------------------------------------------------------------------
+    @_locked
     def sender_info(self, sender: bytes) -> ChainSenderInfo:
         """``getSenderInfo`` of the broker, as :class:`pm.chain.SenderInfo`."""
         return ChainSenderInfo(*self.broker.get_sender_info(sender))
 
+    @_locked
     def last_initialized_round(self) -> int:
         """The RoundsManager's last initialized round."""
         return self.rounds.last_initialized_round
 
+    @_locked
     def last_initialized_block_hash(self) -> bytes:
         """The block hash recorded for the last initialized round."""
         return self.rounds.block_hash_for_round(self.rounds.last_initialized_round)
 
+    @_locked
     def last_seen_l1_block(self) -> int:
         """The current L1 block."""
         return self.rounds.block
 
+    @_locked
     def block_hash_for_round(self, round_: int) -> bytes:
         """The block hash recorded for ``round_`` (zeros if none)."""
         return self.rounds.block_hash_for_round(round_)
 
+    @_locked
     def gas_price(self) -> int | None:
         """The current gas price in wei (None: not known)."""
         return self.gas_price_wei
 
+    @_locked
     def transcoder_pool_size(self) -> int:
         """The BondingManager's pool size."""
         return self.broker.bonding.transcoder_pool_size()
 
+    @_locked
     def claimed_reserve(self, reserve_holder: bytes, claimant: bytes) -> int:
         """``claimedReserve`` of the broker."""
         return self.broker.claimed_reserve(reserve_holder, claimant)
 
     # -- what the redemption queue reads ----------------------------------------------------
+    @_locked
     def current_round(self) -> int:
         """The current round."""
         return self.rounds.current_round()
 
+    @_locked
     def is_active_transcoder(self, addr: bytes) -> bool:
         """Whether ``addr`` is active this round."""
         return self.broker.bonding.is_active_transcoder(addr)
 
+    @_locked
     def used_tickets(self, ticket_hash: bytes) -> bool:
         """``usedTickets(hash)``."""
         return self.broker.used_tickets(ticket_hash)
 
+    @_locked
     def receipt(self, tx_id: bytes) -> TxReceipt | None:
         """The receipt of an earlier transaction, or None if it was never sent."""
         return self.receipts.get(bytes(tx_id))
 
     # -- persistence ----------------------------------------------------------------------
+    @_locked
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the whole chain (broker, rounds, bonding, minter, receipts) to ``path``
         atomically: a crash leaves either the old file or the new one, never a torn file.
@@ -1170,6 +1213,7 @@ class BrokerChain:
         return obj
 
     # -- transactions -----------------------------------------------------------------------
+    @_locked
     def redeem(
         self,
         tx_id: bytes,
