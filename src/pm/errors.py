@@ -335,14 +335,14 @@ class InvalidTicketSender(ReceiveError):
 class InvalidRecipientRand(ReceiveError):
     """The recomputed recipientRand does not hash to the ticket's recipientRandHash.
 
-    Only hashes are kept (never the HMAC output itself): `expected_hash` is keccak of the
-    recomputed recipientRand, `recipient_rand_hash` the ticket's value.
+    Only the ticket's (public) `recipient_rand_hash` is kept. keccak of the recomputed
+    recipientRand is deliberately NOT kept: for tampered params it is exactly the commitment
+    the recipient would accept for them, so exposing it would let a sender forge params.
     """
 
     fatal = True
 
-    def __init__(self, expected_hash: bytes, recipient_rand_hash: bytes) -> None:
-        self.expected_hash = expected_hash
+    def __init__(self, recipient_rand_hash: bytes) -> None:
         self.recipient_rand_hash = recipient_rand_hash
         super().__init__("invalid recipientRand for ticket recipientRandHash")
 

@@ -772,7 +772,7 @@ class Recipient:
             else:
                 expected_hash = recipient_rand_hash(rand)
                 if not hmac.compare_digest(expected_hash, params.recipient_rand_hash):
-                    fatal = InvalidRecipientRand(expected_hash, params.recipient_rand_hash)
+                    fatal = InvalidRecipientRand(params.recipient_rand_hash)
         if fatal is not None:
             return ReceiveResults(
                 nonces, b"", {0: fatal}, count=1, fatal=fatal, error=fatal, first_error=fatal

@@ -1,0 +1,91 @@
+"""Review of the roles (sender.py, recipient.py, chain.py, accounting.py) against
+spec/protocol.md §4-§8 and DESIGN.md: one regression test per bug found in review.
+
+Each test failed before its fix; the fix is the commit that follows the test.
+"""
+
+from __future__ import annotations
+
+import pickle
+from fractions import Fraction
+from typing import Any
+
+from pm.chain import InMemoryChain, SenderInfo
+from pm.crypto import PrivateKeySigner
+from pm.errors import InvalidRecipientRand
+from pm.recipient import (
+    Recipient,
+    RecipientConfig,
+    recipient_rand,
+    recipient_rand_hash,
+)
+from pm.sender import GO_LIVEPEER_POLICY, Sender
+from pm.ticket import TicketBatch, TicketParams
+
+SECRET = bytes(range(0x40, 0x60))
+KEY = bytes(range(1, 33))
+RECIPIENT = bytes.fromhex("73aed7b5deb30222fa896f399d46cc99c7bee57f")
+
+
+def _setup(
+    config: RecipientConfig | None = None, gas_price: int | None = 10**9
+) -> tuple[Recipient, Sender, InMemoryChain]:
+    signer = PrivateKeySigner(KEY)
+    chain = InMemoryChain(
+        l1_block=100, round_=5, round_block_hashes={5: b"\x11" * 32}, gas_price=gas_price
+    )
+    chain.set_sender_info(signer.address, SenderInfo(10**20, 0, 10**20))
+    r = Recipient(RECIPIENT, SECRET, chain, config or RecipientConfig())
+    return r, Sender(signer, GO_LIVEPEER_POLICY, chain), chain
+
+
+def _attribute_values(exc: BaseException) -> list[Any]:
+    values: list[Any] = list(exc.args)
+    values += list(vars(exc).values())
+    return values
+
+
+# -- the recipientRand check must not be an oracle for commitments (§4, DESIGN.md secrets) --------
+
+
+def test_invalid_recipient_rand_error_does_not_hand_out_a_commitment_for_tampered_params() -> None:
+    """A sender that changes the face value gets the fatal "invalid recipientRand…" error. The
+    error must not carry keccak(recipientRand) of the TAMPERED params: that value is exactly the
+    recipientRandHash O would accept for them, so a sender that sees the error's attributes
+    (logged, serialized into a JSON error body, …) could mint tickets with any face value it
+    likes and have them credited. Only the ticket's own (public) hash may be kept."""
+    r, snd, _ = _setup()
+    p = r.ticket_params(snd.address, Fraction(1))
+    batch = snd.create_batch(snd.start_session(p), 2)
+    forged_fv = p.face_value * 1000
+    tampered = TicketParams(
+        p.recipient,
+        forged_fv,
+        p.win_prob,
+        p.recipient_rand_hash,
+        p.seed,
+        p.expiration_block,
+        p.price_per_pixel,
+        p.expiration_params,
+    )
+    forged = TicketBatch(
+        tampered, batch.sender, batch.expiration_params, batch.nonces, batch.signatures
+    )
+    res = r.receive(forged, p.seed, Fraction(1))
+    assert isinstance(res.fatal, InvalidRecipientRand)
+    oracle = recipient_rand_hash(
+        recipient_rand(
+            SECRET,
+            p.seed,
+            snd.address,
+            forged_fv,
+            p.win_prob,
+            p.expiration_block,
+            Fraction(1),
+            batch.expiration_params.aux_data,
+        )
+    )
+    for value in _attribute_values(res.fatal):
+        assert value != oracle, "the error leaks the commitment for the tampered params"
+    assert oracle not in pickle.dumps(res.fatal)
+    assert res.fatal.recipient_rand_hash == p.recipient_rand_hash  # the compared public value
