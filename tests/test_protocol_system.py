@@ -217,3 +217,20 @@ def test_models_satisfy_the_broker_views() -> None:
     before = bm.get_transcoder(T).cumulative_fees
     bm.update_transcoder_with_fees(T, 1000, p.current_round)
     assert bm.get_transcoder(T).cumulative_fees == before + 750
+
+
+def test_pause_stops_every_model_but_deposits() -> None:
+    p = _economy()
+    p.paused = True
+    for fn in (
+        lambda: p.bonding_manager.reward(T),
+        lambda: p.bonding_manager.bond(D, 1, T),
+        lambda: p.rounds.initialize_round(D),
+        lambda: p.minter.set_current_reward_tokens(p.rounds.address),
+    ):
+        with pytest.raises(Revert) as e:
+            fn()
+        assert e.value.reason == "system is paused"
+    p.minter.deposit_eth(p.minter.jobs_manager, 5)  # depositETH works while paused
+    p.paused = False
+    p.bonding_manager.reward(T)

@@ -114,6 +114,11 @@ class EconomyResult:
         return "\n".join(lines)
 
 
+def _chance(rng: random.Random, p: Fraction) -> bool:
+    """True with probability ``p`` (exact: an integer draw, no float)."""
+    return rng.randrange(p.denominator) < p.numerator
+
+
 def _addr(seed: int, name: str) -> bytes:
     return keccak256(f"pm.simulate.economy/{seed}/{name}".encode())[:20]
 
@@ -168,7 +173,7 @@ def run_economy(config: EconomyConfig = EconomyConfig()) -> EconomyResult:
     for step in range(config.rounds):
         cur = p.current_round
         for _, o in orchs:
-            if rng.random() < config.reward_call_probability and bm.is_active_transcoder(o):
+            if _chance(rng, config.reward_call_probability) and bm.is_active_transcoder(o):
                 bm.reward(o)
         if broker is not None:
             for _, o in orchs:
@@ -195,7 +200,7 @@ def run_economy(config: EconomyConfig = EconomyConfig()) -> EconomyResult:
                         fees_redeemed += config.face_value
                         winners_total += 1
         for _, d in dels:
-            if rng.random() >= config.delegator_action_probability:
+            if not _chance(rng, config.delegator_action_probability):
                 continue
             action = rng.choice(["claim", "withdraw_fees", "move", "unbond", "claim"])
             try:
@@ -293,10 +298,10 @@ def _governance(
     state = gov.state(pid)
     if state == ProposalState.ACTIVE:
         for _, o in orchs:
-            if not gov.has_voted(pid, o) and rng.random() < 0.7:
+            if not gov.has_voted(pid, o) and _chance(rng, Fraction(7, 10)):
                 gov.cast_vote(o, pid, rng.choice([0, 1, 1, 2]))
         for _, d in dels:
-            if not gov.has_voted(pid, d) and rng.random() < 0.15:
+            if not gov.has_voted(pid, d) and _chance(rng, Fraction(3, 20)):
                 gov.cast_vote(d, pid, rng.choice([0, 1]))
     elif state == ProposalState.SUCCEEDED:
         gov.queue(orchs[0][1], pid)

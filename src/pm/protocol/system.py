@@ -178,6 +178,19 @@ class Protocol:
             raise Revert(f"unknown preset {name!r}") from None
         return cls(replace(params, **overrides))
 
+    # ------------------------------------------------------------------ pause
+    @property
+    def paused(self) -> bool:
+        """The Controller's pause flag, shared by every contract model."""
+        return self.bonding_manager.paused
+
+    @paused.setter
+    def paused(self, value: bool) -> None:
+        for c in (self.bonding_manager, self.minter, self.rounds):
+            c.paused = value
+        if self.broker is not None:
+            self.broker.paused = value
+
     # ------------------------------------------------------------------ time
     @property
     def current_round(self) -> int:
