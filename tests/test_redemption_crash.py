@@ -206,6 +206,11 @@ def test_sigkill_at_random_points_loses_and_doubles_nothing(tmp_path: Path, seed
         calls = 0
         killed = False
         while True:
+            # a generous bound so a hung child fails the test instead of hanging CI
+            if not parent_conn.poll(120):
+                os.kill(proc.pid, signal.SIGKILL)  # type: ignore[arg-type]
+                proc.join()
+                raise AssertionError("the redeemer child stopped talking for 120 s")
             try:
                 msg = parent_conn.recv()
             except EOFError:  # the child died (sql mode)
