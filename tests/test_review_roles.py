@@ -10,9 +10,11 @@ import pickle
 from fractions import Fraction
 from typing import Any
 
+import pytest
+
 from pm.chain import InMemoryChain, SenderInfo
 from pm.crypto import PrivateKeySigner
-from pm.errors import InvalidRecipientRand
+from pm.errors import InvalidRecipientRand, InvalidType
 from pm.recipient import (
     Recipient,
     RecipientConfig,
@@ -89,3 +91,23 @@ def test_invalid_recipient_rand_error_does_not_hand_out_a_commitment_for_tampere
         assert value != oracle, "the error leaks the commitment for the tampered params"
     assert oracle not in pickle.dumps(res.fatal)
     assert res.fatal.recipient_rand_hash == p.recipient_rand_hash  # the compared public value
+
+
+# -- the HMAC secret given with a wrong type must not be kept in the error (DESIGN.md) -----------
+
+
+@pytest.mark.parametrize(
+    "bad", [SECRET.hex(), int.from_bytes(SECRET, "big"), list(SECRET)], ids=["hex", "int", "list"]
+)
+def test_recipient_rand_wrong_type_secret_is_not_kept_in_the_error(bad: Any) -> None:
+    with pytest.raises(InvalidType) as info:
+        recipient_rand(bad, 1, b"\x01" * 20, 1, 1, 1, Fraction(1), b"")
+    assert bad not in _attribute_values(info.value)
+    assert SECRET.hex() not in repr(pickle.dumps(info.value))
+
+
+def test_random_bytes_source_returning_a_wrong_type_does_not_leak_the_secret() -> None:
+    leaked = SECRET.hex()
+    with pytest.raises(InvalidType) as info:
+        Recipient(RECIPIENT, None, InMemoryChain(), random_bytes=lambda n: leaked)  # type: ignore[arg-type,return-value]
+    assert leaked not in _attribute_values(info.value)

@@ -257,12 +257,6 @@ def test_recipient_rand_check_uses_compare_digest(monkeypatch: pytest.MonkeyPatc
     assert calls, "the recipientRandHash comparison must go through hmac.compare_digest"
 
 
-@pytest.mark.xfail(
-    reason="pm.recipient keeps a secret given with the wrong type in the InvalidType's .value "
-    "(check_bytes), so it is in the exception's pickle and __dict__ (reported to the roles "
-    "owner; PrivateKeySigner had the same bug, fixed in crypto.py)",
-    strict=True,
-)
 @pytest.mark.parametrize(
     "bad",
     [SECRET.hex(), int.from_bytes(SECRET, "big"), list(SECRET)],

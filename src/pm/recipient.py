@@ -99,6 +99,15 @@ def _int(name: str, value: object) -> int:
     return value
 
 
+def _secret_bytes(value: object, length: int | None = None) -> bytes:
+    """The HMAC secret as bytes. Not check_bytes for the type check: its error keeps the value,
+    which here would be the secret itself (a hex str, an int, a list) in the exception's
+    attributes and pickles; wrong-length errors keep only the length."""
+    if not isinstance(value, bytes | bytearray | memoryview):
+        raise InvalidType(f"secret must be bytes, not {type(value).__name__}", name="secret")
+    return check_bytes("secret", value, length)
+
+
 def _price(name: str, value: object) -> Fraction:
     if isinstance(value, bool) or not isinstance(value, (int, Fraction)):
         raise InvalidType(
@@ -129,7 +138,7 @@ def recipient_rand(
 
     with `price` (wei per pixel) normalized as `Fraction` always is.
     """
-    key = check_bytes("secret", secret)
+    key = _secret_bytes(secret)
     rat = _price("price", price)
     aux = check_bytes("aux_data", aux_data)
     if len(aux) not in (0, 64):
@@ -518,7 +527,7 @@ class Recipient:
         self._random_bytes = random_bytes
         if secret is None:
             secret = random_bytes(32)
-        self.__secret = check_bytes("secret", secret, 32)
+        self.__secret = _secret_bytes(secret, 32)
         if not isinstance(config, RecipientConfig):
             raise InvalidType(
                 f"config must be a RecipientConfig, not {type(config).__name__}",
