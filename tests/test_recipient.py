@@ -239,7 +239,7 @@ def test_tx_cost_multiplier_vectors(case: dict[str, Any]) -> None:
 def test_gas_price_below_minimum_is_ignored() -> None:
     chain = InMemoryChain(gas_price=5)
     r = Recipient(RECIPIENT, None, chain, RecipientConfig(min_gas_price=10))
-    assert r.gas_price() == 0  # nothing acceptable polled yet
+    assert r.gas_price() == 10  # nothing acceptable polled yet: the minimum (go-livepeer)
     chain.gas_price_wei = 20
     assert r.gas_price() == 20
     chain.gas_price_wei = 3  # below the minimum: keep the old value

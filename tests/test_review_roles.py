@@ -16,6 +16,7 @@ from pm.chain import InMemoryChain, SenderInfo
 from pm.crypto import PrivateKeySigner
 from pm.errors import InvalidRecipientRand, InvalidType
 from pm.recipient import (
+    ETHEREUM_MAINNET,
     Recipient,
     RecipientConfig,
     recipient_rand,
@@ -111,3 +112,29 @@ def test_random_bytes_source_returning_a_wrong_type_does_not_leak_the_secret() -
     with pytest.raises(InvalidType) as info:
         Recipient(RECIPIENT, None, InMemoryChain(), random_bytes=lambda n: leaked)  # type: ignore[arg-type,return-value]
     assert leaked not in _attribute_values(info.value)
+
+
+# -- gas price: go-livepeer's GasPriceMonitor never reports less than minGasPrice (§5.2 3.1) -----
+
+
+def test_gas_price_is_never_below_the_minimum() -> None:
+    """go-livepeer's GasPriceMonitor.GasPrice() returns max(stored, minGasPrice), the stored
+    value starting at 0 and polled values below the minimum being ignored. minGasPrice exists
+    because providers returned 0 (#1851), which collapsed the face value to EV × 100: with
+    nothing acceptable polled the recipient must use the minimum, not 0."""
+    chain = InMemoryChain(gas_price=5)
+    r = Recipient(RECIPIENT, SECRET, chain, RecipientConfig(min_gas_price=10))
+    assert r.gas_price() == 10  # 5 is ignored; the floor applies
+    chain.gas_price_wei = None
+    assert r.gas_price() == 10
+    chain.gas_price_wei = 20
+    assert r.gas_price() == 20
+    chain.gas_price_wei = 3  # below the minimum: the old value stays
+    assert r.gas_price() == 20
+
+
+def test_mainnet_face_value_uses_min_gas_price_when_the_oracle_says_zero() -> None:
+    r, snd, _ = _setup(ETHEREUM_MAINNET, gas_price=0)
+    p = r.ticket_params(snd.address, Fraction(1))
+    cfg = ETHEREUM_MAINNET
+    assert p.face_value == cfg.redeem_gas * cfg.min_gas_price * cfg.tx_cost_multiplier

@@ -568,12 +568,15 @@ class Recipient:
 
     # -- gas price (the GasPriceMonitor of §5.2 step 3.1) ---------------------------------
     def gas_price(self) -> int:
-        """The current gas price in wei: the last polled value ≥ min_gas_price, else 0."""
+        """The current gas price in wei, like go-livepeer's GasPriceMonitor.GasPrice():
+        max(last polled value ≥ min_gas_price (0 before any), min_gas_price). Polled values
+        below the minimum are ignored; the floor also applies before anything acceptable was
+        polled (minGasPrice exists because providers returned 0, #1851)."""
         polled = self.chain.gas_price()
         with self._gas_lock:
             if polled is not None and check_uint("gas_price", polled) >= self.config.min_gas_price:
                 self._gas_price = polled
-            return 0 if self._gas_price is None else self._gas_price
+            return max(self._gas_price or 0, self.config.min_gas_price)
 
     def tx_cost(self) -> int:
         """redeemGas × gas price, wei."""
