@@ -25,14 +25,15 @@ Determinism: every key, secret, price and params seed comes from ``seed``, signa
 RFC 6979, so the same config gives the same ``summary.json``. Wall-clock throughput lives
 apart, in ``perf.json``.
 
-Crash safety and ``resume``: the run directory holds the orchestrators' SQLite stores and a
-checkpoint with the chain and the simulation state. The chain part is rewritten (and fsynced)
-after every transaction, like a chain that never forgets a mined transaction; the simulation
-part at every block boundary. After a kill, :meth:`Simulation.resume` restarts the block that
-was interrupted: the stores and the chain are ahead of the simulation state, so the block's
-payments produce the same tickets again (the stores ignore known winners) and the queue settles
-any submitted redemption from its receipt, so no winner is lost and none is redeemed twice.
-The checkpoint is a pickle: only resume run directories you created.
+Crash safety and ``resume``: the run directory holds the orchestrators' SQLite stores, the
+chain (``chain.pkl``, :meth:`pm.broker.BrokerChain.save`, rewritten durably after every
+transaction, like a chain that never forgets a mined transaction) and the simulation state
+(``state.pkl``, rewritten at every block boundary). After a kill, :meth:`Simulation.resume`
+catches the chain up to the state's block and replays the block that was interrupted: the
+stores and the chain may be ahead of the state, the block's payments produce the same tickets
+again (the stores ignore known winners) and the queue settles any submitted redemption from its
+receipt, so no winner is lost, none is redeemed twice, and the run ends as if never killed.
+Both files are pickles: only resume run directories you created, with the same pm version.
 
 Money is ``int``/``Fraction`` wei throughout; floats appear only in timing and in the chart.
 """
@@ -99,9 +100,10 @@ from pm.wire import (
 )
 
 __all__ = [
-    "CHECKPOINT_FILE",
+    "CHAIN_FILE",
     "DEFAULT_OUT",
     "FAULT_KINDS",
+    "STATE_FILE",
     "Progress",
     "SimConfig",
     "SimError",
@@ -112,7 +114,10 @@ __all__ = [
 
 #: Default run directory.
 DEFAULT_OUT = Path("pm-sim")
-CHECKPOINT_FILE = "checkpoint.pkl"
+#: The chain (BrokerChain.save), rewritten durably after every transaction.
+CHAIN_FILE = "chain.pkl"
+#: The simulation state, rewritten at every block boundary.
+STATE_FILE = "state.pkl"
 SUMMARY_FILE = "summary.json"
 PERF_FILE = "perf.json"
 CHART_FILE = "chart.png"
@@ -394,12 +399,17 @@ class _DurableChain(BrokerChain):
         return rc
 
     def __getstate__(self) -> dict[str, Any]:
-        state = dict(self.__dict__)
+        parent = super().__getstate__()
+        state = dict(parent) if isinstance(parent, dict) else dict(self.__dict__)
         state.pop("after_tx", None)
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
+        parent = getattr(super(), "__setstate__", None)
+        if parent is not None:
+            parent(state)
+        else:
+            self.__dict__.update(state)
 
 
 # -- deterministic keys and secrets ----------------------------------------------------------
@@ -542,8 +552,7 @@ class Simulation:
         for o in state.orchs:
             if o.up:
                 self.orchs[o.index] = _Orchestrator(self, o)
-        self._state_blob = pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
-        chain.after_tx = self._save_durable
+        chain.after_tx = self._save_chain
 
     def random_bytes(self, n: int) -> bytes:
         """n bytes from the run's seeded RNG (the orchestrators' params seeds)."""
@@ -561,7 +570,7 @@ class Simulation:
         """A fresh run in ``out_dir``; earlier simulation files there are removed."""
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
-        for name in (CHECKPOINT_FILE, SUMMARY_FILE, PERF_FILE, CHART_FILE):
+        for name in (STATE_FILE, CHAIN_FILE, SUMMARY_FILE, PERF_FILE, CHART_FILE):
             (out / name).unlink(missing_ok=True)
         for p in out.glob(_STORE_GLOB):
             p.unlink()
@@ -600,6 +609,7 @@ class Simulation:
             # go-livepeer -autoAdjustPrice: base × (1 + 1/txCostMultiplier), in 1/1000 steps
             o.price = sim.orchs[o.index].recipient.price_per_pixel(gateway, o.base_price)
         sim.state.plan = sim._fault_plan()
+        sim._save_chain()
         sim._checkpoint()
         return sim
 
@@ -610,46 +620,58 @@ class Simulation:
         *,
         progress: Callable[[Progress], None] | None = None,
     ) -> Simulation:
-        """Continue the run in ``out_dir`` from its checkpoint (after a crash or a kill)."""
+        """Continue the run in ``out_dir`` from its checkpoint (after a crash or a kill).
+
+        The chain file may be behind the state file (it is written at transactions only):
+        the chain is then caught up block by block, initializing each round on its first
+        block exactly as the run does, so every round records the block hash it had.
+        """
         out = Path(out_dir)
-        path = out / CHECKPOINT_FILE
+        path = out / STATE_FILE
         try:
             data = path.read_bytes()
         except FileNotFoundError:
-            raise SimError(f"nothing to resume: no {CHECKPOINT_FILE} in {out}") from None
+            raise SimError(f"nothing to resume: no {STATE_FILE} in {out}") from None
         try:
             saved = pickle.loads(data)  # the run directory is our own output
-            if not isinstance(saved, dict) or saved.get("format") != _FORMAT:
-                raise SimError(f"{path} is not a pm simulate checkpoint of format {_FORMAT}")
-            state = pickle.loads(saved["state"])
-            chain = saved["chain"]
-        except (pickle.UnpicklingError, EOFError, KeyError, AttributeError, TypeError) as e:
-            raise SimError(f"cannot read checkpoint {path}: {e}") from e
-        if not isinstance(state, _State) or not isinstance(chain, _DurableChain):
-            raise SimError(f"{path} is not a pm simulate checkpoint")
+        except (pickle.UnpicklingError, EOFError, AttributeError, TypeError) as e:
+            raise SimError(f"cannot read {path}: {e}") from e
+        if not isinstance(saved, dict) or saved.get("format") != _FORMAT:
+            raise SimError(f"{path} is not a pm simulate state file of format {_FORMAT}")
+        if saved.get("pm_version") != pm.__version__:
+            raise SimError(
+                f"{path} was written by pm {saved.get('pm_version')}, this is pm {pm.__version__}"
+            )
+        state = saved.get("state")
+        if not isinstance(state, _State):
+            raise SimError(f"{path} is not a pm simulate state file")
+        try:
+            chain = _DurableChain.load(out / CHAIN_FILE)
+        except PMError as e:
+            raise SimError(f"cannot resume: {e}") from e
+        if not isinstance(chain, _DurableChain):  # pragma: no cover - load checks the class
+            raise SimError(f"{CHAIN_FILE} does not hold a pm simulate chain")
+        rounds = chain.rounds
+        target = state.config.start_block + state.block_index
+        if rounds.block > target:
+            raise SimError(f"{CHAIN_FILE} is ahead of {STATE_FILE}: not from the same run")
+        while rounds.block < target:
+            if not rounds.current_round_initialized():
+                rounds.initialize_round()
+            rounds.advance_blocks(1)
         return cls(state, chain, out, progress)
 
     # -- persistence ------------------------------------------------------------------------
-    def _write(self, durable: bool) -> None:
-        blob = pickle.dumps(
-            {"format": _FORMAT, "state": self._state_blob, "chain": self.chain},
-            protocol=pickle.HIGHEST_PROTOCOL,
-        )
-        path = self.out_dir / CHECKPOINT_FILE
-        tmp = path.with_name(path.name + ".tmp")
-        with open(tmp, "wb") as f:
-            f.write(blob)
-            if durable:
-                f.flush()
-                os.fsync(f.fileno())
-        os.replace(tmp, path)
-
-    def _save_durable(self) -> None:
-        """After a transaction: the chain as it is now, the simulation as of the block start."""
-        self._write(durable=True)
+    def _save_chain(self) -> None:
+        """After a transaction (and at the start and the end): the chain, durably."""
+        self.chain.save(self.out_dir / CHAIN_FILE)
 
     def _checkpoint(self) -> None:
-        """At a block boundary: snapshot balances held by live objects, then write both."""
+        """At a block boundary: snapshot what live objects hold, write the state atomically.
+
+        Not fsynced: a killed process loses nothing that reached the page cache, and the
+        things that must survive a power loss (winners, transactions) are fsynced where they
+        are written."""
         st = self.state
         st.rng_state = self.rng.getstate()
         st.gateway_balances = {
@@ -660,8 +682,14 @@ class Simulation:
         for o in st.orchs:
             live = self.orchs.get(o.index)
             o.balances = live.snapshot_balances() if live is not None else {}
-        self._state_blob = pickle.dumps(st, protocol=pickle.HIGHEST_PROTOCOL)
-        self._write(durable=False)
+        blob = pickle.dumps(
+            {"format": _FORMAT, "pm_version": pm.__version__, "state": st},
+            protocol=pickle.HIGHEST_PROTOCOL,
+        )
+        path = self.out_dir / STATE_FILE
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_bytes(blob)
+        os.replace(tmp, path)
 
     # -- planning ---------------------------------------------------------------------------
     def _est_streaming_blocks(self) -> int:
@@ -706,6 +734,7 @@ class Simulation:
             while not st.done:
                 self._block()
             st.summary = self._summarize()
+            self._save_chain()
             self._checkpoint()
         elapsed = time.perf_counter() - t0
         for orch in self.orchs.values():
