@@ -14,7 +14,7 @@ import pytest
 
 from pm.chain import InMemoryChain, SenderInfo
 from pm.crypto import PrivateKeySigner
-from pm.errors import InvalidRecipientRand, InvalidType
+from pm.errors import InvalidRecipientRand, InvalidType, PMError
 from pm.recipient import (
     ETHEREUM_MAINNET,
     Recipient,
@@ -138,3 +138,27 @@ def test_mainnet_face_value_uses_min_gas_price_when_the_oracle_says_zero() -> No
     p = r.ticket_params(snd.address, Fraction(1))
     cfg = ETHEREUM_MAINNET
     assert p.face_value == cfg.redeem_gas * cfg.min_gas_price * cfg.tx_cost_multiplier
+
+
+# -- sender: bad input raises a PMError, never a bare Python exception ---------------------------
+
+
+@pytest.mark.parametrize("bad", ["x", 5, {"expiration_block": 1}])
+def test_validate_ticket_params_rejects_a_non_params_value(bad: Any) -> None:
+    _, snd, _ = _setup()
+    with pytest.raises(InvalidType):
+        snd.validate_ticket_params(bad)
+
+
+@pytest.mark.parametrize("bad", [b"0x12", 5, [1], None])
+def test_session_functions_reject_a_non_str_session_id(bad: Any) -> None:
+    _, snd, _ = _setup()
+    for call in (
+        lambda: snd.create_batch(bad, 1),
+        lambda: snd.session_params(bad),
+        lambda: snd.session_nonce(bad),
+        lambda: snd.ev(bad),
+        lambda: snd.cleanup_session(bad),
+    ):
+        with pytest.raises(PMError):
+            call()

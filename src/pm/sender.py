@@ -156,6 +156,16 @@ class _Session:
         self.lock = threading.Lock()
 
 
+def _check_session_id(session_id: object) -> str:
+    if not isinstance(session_id, str):
+        raise InvalidType(
+            f"session_id must be a str, not {type(session_id).__name__}",
+            name="session_id",
+            value=session_id,
+        )
+    return session_id
+
+
 def session_id_for(params: TicketParams) -> str:
     """The session id of a set of params: 0x-prefixed lowercase hex of recipientRandHash."""
     return "0x" + params.recipient_rand_hash.hex()
@@ -208,6 +218,7 @@ class Sender:
 
     def cleanup_session(self, session_id: str) -> None:
         """Forgets a session (nothing happens if it is unknown)."""
+        _check_session_id(session_id)
         with self._lock:
             self._sessions.pop(session_id, None)
 
@@ -217,6 +228,7 @@ class Sender:
             return list(self._sessions)
 
     def _load(self, session_id: str) -> _Session:
+        _check_session_id(session_id)
         with self._lock:
             session = self._sessions.get(session_id)
         if session is None:
@@ -257,6 +269,12 @@ class Sender:
         """
         if params is None:
             raise TicketParamsNil()
+        if not isinstance(params, TicketParams):
+            raise InvalidType(
+                f"params must be TicketParams, not {type(params).__name__}",
+                name="params",
+                value=params,
+            )
         if isinstance(num_tickets, bool) or not isinstance(num_tickets, int) or num_tickets < 0:
             raise InvalidInput(
                 f"num_tickets must be an int >= 0, got {num_tickets!r}",
