@@ -482,3 +482,80 @@ def test_non_retryable_rule() -> None:
     assert is_non_retryable("execution reverted: ticket creationRound does not have a block hash")
     assert not is_non_retryable("execution reverted: ticket is expired")
     assert not is_non_retryable("timed out waiting for transaction receipt txHash=0x00")
+
+
+def test_preflight_spends_no_gas_on_reverting_tickets() -> None:
+    env = Env(gas_price=3)
+    q = _queue(env, preflight=True)
+    forged, good = env.winner(forged=True), env.winner()
+    q.store.add(forged, 1000)
+    q.store.add(good, 1000)
+    rep = q.process()
+    assert rep.confirmed == [good.ticket.hash()]
+    # go-livepeer retries "execution reverted: ..." unless its non-retryable rule matches
+    assert rep.held == {
+        forged.ticket.hash(): "execution reverted: invalid signature over ticket hash"
+    }
+    assert len(rep.receipts) == 1 and env.chain.gas_spent[CLAIMANT] == 100 * 3
+    # the dry run changed nothing on chain
+    assert not env.broker.used_tickets(forged.ticket.hash())
+    assert env.bonding.fees == {CLAIMANT: 1000}
+    # ... and the forged ticket is given up when its window closes
+    env.rounds.advance_rounds(2)
+    assert q.process().expired == [forged.ticket.hash()]
+
+
+def test_preflight_non_retryable_reason_is_final() -> None:
+    env = Env()
+    q = _queue(env, preflight=True)
+    w = env.winner(creation_round=11)  # round 11 is not initialized yet: no block hash
+    q.store.add(w, 1000)
+    rep = q.process()
+    assert rep.failed == [w.ticket.hash()]
+    assert q.store.get(w.ticket.hash()).error == (  # type: ignore[union-attr]
+        "execution reverted: ticket creationRound does not have a block hash"
+    )
+
+
+def test_preflight_needs_an_estimating_chain() -> None:
+    with pytest.raises(InvalidInput):
+        RedemptionQueue(
+            MemoryTicketStore(),
+            InMemoryChain(),
+            CLAIMANT,  # type: ignore[arg-type]
+            policy=RedemptionPolicy(preflight=True),
+        )
+
+
+def test_estimate_redeem_is_side_effect_free() -> None:
+    env = Env()
+    w = env.winner(face_value=5000)
+    before = (
+        env.broker.get_sender_info(SENDER),
+        dict(env.bonding.fees),
+        len(env.bonding.events),
+        len(env.broker.events),
+        env.broker.minter.balance,  # type: ignore[attr-defined]
+    )
+    assert env.chain.estimate_redeem(CLAIMANT, [w.ticket], [w.sig], [w.recipient_rand]) is None
+    assert (
+        env.chain.estimate_redeem(
+            CLAIMANT, [w.ticket, w.ticket], [w.sig, w.sig], [w.recipient_rand] * 2
+        )
+        is None
+    )
+    after = (
+        env.broker.get_sender_info(SENDER),
+        dict(env.bonding.fees),
+        len(env.bonding.events),
+        len(env.broker.events),
+        env.broker.minter.balance,  # type: ignore[attr-defined]
+    )
+    assert before == after
+    assert not env.broker.used_tickets(w.ticket.hash())
+    env.bonding.set_active(CLAIMANT, False)
+    assert (
+        env.chain.estimate_redeem(CLAIMANT, [w.ticket], [w.sig], [w.recipient_rand])
+        == "Panic(0x12)"
+    )
+    assert env.chain.receipts == {} and env.chain.gas_spent == {}

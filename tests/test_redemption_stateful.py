@@ -36,8 +36,9 @@ class QueueMachine(RuleBasedStateMachine):
         batch_size=st.sampled_from([1, 1, 3]),
         deposit=st.sampled_from([0, 5_000, 10**9]),
         reserve=st.sampled_from([0, 5_000, 10**9]),
+        preflight=st.booleans(),
     )
-    def setup(self, batch_size: int, deposit: int, reserve: int) -> None:
+    def setup(self, batch_size: int, deposit: int, reserve: int, preflight: bool) -> None:
         self.rounds = Rounds(50, block=100)
         self.bonding = Bonding([ORCH, OTHER])
         self.broker = TicketBroker(
@@ -47,7 +48,9 @@ class QueueMachine(RuleBasedStateMachine):
         if deposit or reserve:
             self.broker.fund_deposit_and_reserve(SENDER, deposit, reserve, deposit + reserve)
         self.store = MemoryTicketStore()
-        self.policy = RedemptionPolicy(redeem_gas=100, max_gas_price=5, batch_size=batch_size)
+        self.policy = RedemptionPolicy(
+            redeem_gas=100, max_gas_price=5, batch_size=batch_size, preflight=preflight
+        )
         self.queue = RedemptionQueue(self.store, self.chain, ORCH, policy=self.policy)
         self.nonce = 0
         self.winners: list[SignedTicket] = []

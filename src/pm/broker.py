@@ -971,6 +971,40 @@ class TicketBroker:
             auxData=t.aux_data,
         )
 
+    def call_static(self, fn: Callable[[], _K]) -> _K:
+        """Run ``fn`` (calls on this broker) like ``eth_call``: return its result or raise its
+        :class:`Revert`, then undo every write and event, including fee credits on a
+        :class:`Bonding` and ETH moves on a :class:`Minter`. A BondingView of another kind is
+        not called during a static call (its writes could not be undone), so its own reverts
+        are not predicted."""
+        saved_bonding = self.bonding
+        bonding_snap = None
+        if isinstance(saved_bonding, Bonding):
+            bonding_snap = (
+                dict(saved_bonding.fees), saved_bonding.fees_credited, len(saved_bonding.events)
+            )  # fmt: skip
+        else:
+            self.bonding = _StaticBonding(saved_bonding)
+        minter = self.minter
+        minter_snap = None
+        if isinstance(minter, Minter):
+            minter_snap = (minter.balance, minter.deposited, dict(minter.withdrawn))
+        mark = self._mark()
+        self._depth += 1
+        try:
+            return fn()
+        finally:
+            self._rollback(mark)
+            self._depth -= 1
+            if self._depth == 0:
+                self._undo.clear()
+            self.bonding = saved_bonding
+            if bonding_snap is not None and isinstance(saved_bonding, Bonding):
+                saved_bonding.fees, saved_bonding.fees_credited = bonding_snap[0], bonding_snap[1]
+                del saved_bonding.events[bonding_snap[2] :]
+            if minter_snap is not None and isinstance(minter, Minter):
+                minter.balance, minter.deposited, minter.withdrawn = minter_snap
+
     def _sub_call(self, t: ContractTicket, sig: bytes, rand: int) -> str | None:
         """``address(this).call(redeemWinningTicket(...))``: None on success, else the reason."""
         try:
@@ -1019,6 +1053,22 @@ class TicketBroker:
             return results
 
         return self._atomic(run)
+
+
+class _StaticBonding:
+    """A BondingView for static calls: reads pass through, fee credits are skipped."""
+
+    def __init__(self, inner: BondingView) -> None:
+        self.inner = inner
+
+    def is_active_transcoder(self, addr: bytes) -> bool:
+        return self.inner.is_active_transcoder(addr)
+
+    def transcoder_pool_size(self) -> int:
+        return self.inner.transcoder_pool_size()
+
+    def update_transcoder_with_fees(self, transcoder: bytes, fees: int, round: int) -> None:
+        return None
 
 
 # -- the broker as a chain for roles and the redemption queue -------------------------------
@@ -1213,6 +1263,36 @@ class BrokerChain:
         return obj
 
     # -- transactions -----------------------------------------------------------------------
+    @_locked
+    def estimate_redeem(
+        self,
+        caller: bytes,
+        tickets: Sequence[AnyTicket],
+        sigs: Sequence[bytes],
+        recipient_rands: Sequence[int],
+        *,
+        batch: bool | None = None,
+    ) -> str | None:
+        """Gas estimation / ``eth_call`` of :meth:`redeem`: the revert reason it would give
+        now, or None if it would succeed. Changes nothing and costs no gas."""
+        c = check_address("caller", caller)
+        use_batch = len(tickets) != 1 if batch is None else batch
+        if not use_batch and len(tickets) != 1:
+            raise InvalidInput("a single redemption takes exactly one ticket", name="tickets")
+        b = self.broker
+        try:
+            if use_batch:
+                b.call_static(
+                    lambda: b.batch_redeem_winning_tickets(c, tickets, sigs, recipient_rands)
+                )
+            else:
+                b.call_static(
+                    lambda: b.redeem_winning_ticket(c, tickets[0], sigs[0], recipient_rands[0])
+                )
+        except Revert as e:
+            return e.reason
+        return None
+
     @_locked
     def redeem(
         self,

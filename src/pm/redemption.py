@@ -50,6 +50,7 @@ from pm.ticket import Ticket
 __all__ = [
     "MIN_DEPOSIT_PENDING_RATIO",
     "NON_RETRYABLE_MARKERS",
+    "EstimatingChain",
     "QueueReport",
     "RedemptionChain",
     "RedemptionPolicy",
@@ -216,6 +217,24 @@ class RedemptionChain(SenderMonitorChain, Protocol):
     ) -> TxReceipt: ...
 
 
+@runtime_checkable
+class EstimatingChain(Protocol):
+    """A chain that can dry-run a redemption (gas estimation / ``eth_call``), for
+    ``RedemptionPolicy(preflight=True)``. :class:`pm.broker.BrokerChain` implements it."""
+
+    def estimate_redeem(
+        self,
+        caller: bytes,
+        tickets: Sequence[Ticket],
+        sigs: Sequence[bytes],
+        recipient_rands: Sequence[int],
+        *,
+        batch: bool | None = None,
+    ) -> str | None:
+        """The revert reason the redemption would give now, or None if it would succeed."""
+        ...
+
+
 # -- the queue ----------------------------------------------------------------------------
 
 
@@ -234,7 +253,12 @@ class RedemptionPolicy:
     - ``batch_size``: 1 submits each ticket with ``redeemWinningTicket``; more groups up to that
       many tickets of one sender into ``batchRedeemWinningTickets``;
     - ``max_attempts``: a ticket that was submitted this many times without a final answer
-      fails (protects against a ticket a batch keeps skipping).
+      fails (protects against a ticket a batch keeps skipping);
+    - ``preflight``: dry-run each ticket's redemption first, as go-livepeer's transaction
+      sender does when it estimates gas: a ticket that would revert is not sent (no gas spent);
+      the error "execution reverted: <reason>" is final only if go-livepeer's non-retryable rule
+      says so (§7.2), otherwise the ticket is retried on a later block. Needs a chain with
+      ``estimate_redeem`` (:class:`EstimatingChain`).
     """
 
     redeem_gas: int = 350_000
@@ -243,6 +267,7 @@ class RedemptionPolicy:
     ticket_validity_period: int = 2
     batch_size: int = 1
     max_attempts: int = 10
+    preflight: bool = False
 
     def __post_init__(self) -> None:
         check_uint("redeem_gas", self.redeem_gas)
@@ -268,6 +293,8 @@ class RedemptionPolicy:
             raise InvalidInput("batch_size must be > 0", name="batch_size", value=0)
         if check_uint("max_attempts", self.max_attempts) == 0:
             raise InvalidInput("max_attempts must be > 0", name="max_attempts", value=0)
+        if not isinstance(self.preflight, bool):
+            raise InvalidInput("preflight must be a bool", name="preflight", value=self.preflight)
 
 
 @dataclass
@@ -317,6 +344,10 @@ class RedemptionQueue:
         self.redeemer = check_address("redeemer", redeemer)
         self.monitor = monitor if monitor is not None else SenderMonitor(chain, self.redeemer)
         self.policy = policy if policy is not None else RedemptionPolicy()
+        if self.policy.preflight and not isinstance(chain, EstimatingChain):
+            raise InvalidInput(
+                "preflight needs a chain with estimate_redeem", name="chain", value=chain
+            )
         self._lock = threading.Lock()
 
     # -- helpers ------------------------------------------------------------------------
@@ -454,6 +485,26 @@ class RedemptionQueue:
         if t.face_value <= tx_cost * p.min_face_value_gas_multiple:
             raise InsufficientFaceValue(t.face_value, tx_cost)
 
+    def _preflight(self, t: StoredTicket, report: QueueReport) -> bool:
+        """Dry-run one ticket; False (and the ticket held or failed) if it would revert."""
+        assert isinstance(self.chain, EstimatingChain)
+        try:
+            reason = self.chain.estimate_redeem(
+                self.redeemer, [t.ticket], [t.signed.sig], [t.signed.recipient_rand], batch=False
+            )
+        except PMError as e:
+            report.held[t.ticket_hash] = str(e)
+            return False
+        if reason is None:
+            return True
+        text = f"execution reverted: {reason}" if reason else "execution reverted"
+        if is_non_retryable(text):
+            self.store.transition([t.ticket_hash], TicketState.FAILED, error=text)
+            report.failed.append(t.ticket_hash)
+        else:
+            report.held[t.ticket_hash] = text
+        return False
+
     def _redeem_group(
         self, group: Sequence[StoredTicket], report: QueueReport, *, solo: bool = False
     ) -> None:
@@ -472,6 +523,8 @@ class RedemptionQueue:
                     continue
                 except PMError as e:  # a chain read failed: retry on a later block
                     report.held[t.ticket_hash] = str(e)
+                    continue
+                if self.policy.preflight and not self._preflight(t, report):
                     continue
                 # pending from here on, so the next ticket of the group sees less available
                 self.monitor.sub_float(t.sender, t.face_value)
