@@ -255,13 +255,7 @@ static void msm_eval(const msm_t *c, size_t lo, size_t hi, bv_gej *acc) {
             int d = c->naf[j * BV_NAF_LEN + (size_t)i];
             if (d == 0) continue;
             const bv_ge *p = &c->tbl[j * BV_TBL + (size_t)((d < 0 ? -d : d) >> 1)];
-            if (d > 0) {
-                bv_gej_add_ge(acc, acc, p);
-            } else {
-                bv_ge np;
-                bv_ge_neg(&np, p);
-                bv_gej_add_ge(acc, acc, &np);
-            }
+            bv_gej_add_ge_sign(acc, acc, p, d < 0);
         }
     }
 }

@@ -95,7 +95,7 @@ static inline void bv_gej_double(bv_gej *r, const bv_gej *a) {
     r->inf = 0;
 }
 
-/* Shared tail of both additions: given H = U2 - U1, R = S2 - S1 (both magnitude <= 3),
+/* Shared tail of both additions: given H = U2 - U1, R = S2 - S1 (magnitudes <= 4),
  * U1, S1 and Z3 / H (zh), writes X3, Y3, Z3 = zh * H. */
 static inline void bv_gej_add_tail(bv_gej *r, const bv_fe *H, const bv_fe *R, const bv_fe *U1,
                                    const bv_fe *S1, const bv_fe *zh) {
@@ -116,15 +116,20 @@ static inline void bv_gej_add_tail(bv_gej *r, const bv_fe *H, const bv_fe *R, co
     r->x = X3; r->y = Y3; r->inf = 0;
 }
 
-/* r = a + b with b affine (mixed addition). r may alias a. */
-static inline void bv_gej_add_ge(bv_gej *r, const bv_gej *a, const bv_ge *b) {
-    if (a->inf) { bv_gej_set_ge(r, b); return; }
+/* r = a + b (neg = 0) or r = a - b (neg = 1) with b affine (mixed addition). r may alias a. */
+static inline void bv_gej_add_ge_sign(bv_gej *r, const bv_gej *a, const bv_ge *b, int neg) {
+    if (a->inf) {
+        bv_gej_set_ge(r, b);
+        if (neg) { bv_fe_negate(&r->y, &r->y, 1); bv_fe_normalize_weak(&r->y); }
+        return;
+    }
     bv_fe Z1Z1, U2, S2, H, R;
     bv_fe_sqr(&Z1Z1, &a->z);
     bv_fe_mul(&U2, &b->x, &Z1Z1);
     bv_fe_mul(&S2, &b->y, &a->z); bv_fe_mul(&S2, &S2, &Z1Z1);
+    if (neg) bv_fe_negate(&S2, &S2, 1);   /* m2 */
     bv_fe_negate(&H, &a->x, 1); bv_fe_add(&H, &U2);
-    bv_fe_negate(&R, &a->y, 1); bv_fe_add(&R, &S2);
+    bv_fe_negate(&R, &a->y, 1); bv_fe_add(&R, &S2); /* m <= 4 */
     if (bv_fe_is_zero(&H)) {
         if (bv_fe_is_zero(&R)) bv_gej_double(r, a);
         else r->inf = 1;
@@ -132,6 +137,11 @@ static inline void bv_gej_add_ge(bv_gej *r, const bv_gej *a, const bv_ge *b) {
     }
     bv_fe U1 = a->x, S1 = a->y, Z1 = a->z;
     bv_gej_add_tail(r, &H, &R, &U1, &S1, &Z1);
+}
+
+/* r = a + b with b affine (mixed addition). r may alias a. */
+static inline void bv_gej_add_ge(bv_gej *r, const bv_gej *a, const bv_ge *b) {
+    bv_gej_add_ge_sign(r, a, b, 0);
 }
 
 /* r = a + b, both Jacobian. r may alias a or b. */

@@ -367,6 +367,9 @@ def prepared_validate_call(
 # scratch buffer is made here; the weights' random bytes come from the caller's CSPRNG.
 
 BV_WEIGHT_LEN = int(lib.PM_BV_WEIGHT_LEN)
+# The C core writes every scratch byte before reading it, so skip cffi's zeroing (~1 µs per
+# 100 KiB, i.e. per ~50 tickets).
+_bv_scratch = ffi.new_allocator(should_clear_after_alloc=False)
 
 
 def bv_validate_tickets(
@@ -392,7 +395,7 @@ def bv_validate_tickets(
         size = int(lib.pm_bv_scratch_size(n))
         if size == 0:
             raise InvalidInput(f"batch of {n} tickets is too large", name="nonces", value=n)
-        scratch = ffi.new("uint8_t[]", size)
+        scratch = _bv_scratch("uint8_t[]", size)
         rc = lib.pm_bv_validate_tickets(
             ffi.from_buffer(flat),
             len(flat),
