@@ -25,8 +25,10 @@ from .bonding_manager import (
 from .bonding_votes import BondingCheckpoint, BondingVotes, ContractError
 from .governor import LivepeerGovernor, ProposalState, ProposalVote, VoteType
 from .minter import Minter
+from .polling import Poll, PollCreator, PollTally
 from .rounds_manager import RoundsManager
 from .sorted_list import SortedDoublyLL
+from .staged_governor import Governor, Update
 from .system import ARBITRUM_ONE, PRESETS, UNIT_TEST, BrokerMinterView, Protocol, ProtocolParams
 from .token import BURNER_ROLE, MINTER_ROLE, LivepeerToken
 from .treasury import Call, Treasury
@@ -48,9 +50,13 @@ __all__ = [
     "Delegator",
     "DelegatorStatus",
     "EarningsPool",
+    "Governor",
     "LivepeerGovernor",
     "LivepeerToken",
     "Minter",
+    "Poll",
+    "PollCreator",
+    "PollTally",
     "ProposalState",
     "ProposalVote",
     "Protocol",
@@ -61,6 +67,7 @@ __all__ = [
     "TranscoderStatus",
     "Treasury",
     "UnbondingLock",
+    "Update",
     "VoteType",
     "dry_run",
 ]

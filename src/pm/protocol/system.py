@@ -18,7 +18,9 @@ from .bonding_manager import BondingManager
 from .bonding_votes import BondingVotes
 from .governor import LivepeerGovernor
 from .minter import Minter
+from .polling import PollCreator
 from .rounds_manager import RoundsManager
+from .staged_governor import Governor
 from .token import BURNER_ROLE, MINTER_ROLE, LivepeerToken
 from .treasury import Treasury
 
@@ -88,13 +90,17 @@ class BrokerMinterView:
 class Protocol:
     """A whole Livepeer protocol deployment in memory.
 
-    ``owner`` is the Controller owner (the Governor multisig); ``gateway`` holds the token's
-    minter role like the L2 bridge gateway and is what :meth:`faucet` mints with. Attributes:
+    ``owner`` is the Controller owner: the staged-update ``controller_governor`` (whose own owner
+    is the governance ``MULTISIG``); code may also call setters as ``owner`` directly.
+    ``GATEWAY`` holds the token's minter role like the L2 bridge gateway; :meth:`faucet` mints
+    with it. Attributes:
     ``token``, ``minter``, ``rounds``, ``bonding_manager``, ``bonding_votes``, ``treasury``,
-    ``governor`` and ``broker`` (None when ``with_broker`` is false).
+    ``governor``, ``controller_governor``, ``poll_creator`` and ``broker`` (None when
+    ``with_broker`` is false).
     """
 
     OWNER = bytes.fromhex("d9ded6f9959176f0a04dcf88a0d2306178a736a6")
+    MULTISIG = bytes.fromhex("04f53a0bb244f015cc97731570bed26f0229da05")
     GATEWAY = _label("L2LPTGateway")
     TICKET_BROKER = bytes.fromhex("a8bb618b1520e284046f3dfc448851a1ff26e41b")
 
@@ -150,6 +156,11 @@ class Protocol:
             quota=params.quota,
         )
         self.treasury.grant_governor(self.governor.address)
+        #: The Controller owner: staged updates by the governance multisig (spec §4.1).
+        self.controller_governor = Governor(
+            owner=self.MULTISIG, block_num=self.rounds.block_num, address=owner
+        )
+        self.poll_creator = PollCreator(bonding_manager=bm, block_num=self.rounds.block_num)
         self.broker: Any = None
         if with_broker:
             try:
