@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from pm.accounting import Balances
 from pm.chain import InMemoryChain, SenderInfo
 from pm.crypto import PrivateKeySigner
 from pm.errors import InvalidRecipientRand, InvalidType, PMError
@@ -162,3 +163,34 @@ def test_session_functions_reject_a_non_str_session_id(bad: Any) -> None:
     ):
         with pytest.raises(PMError):
             call()
+
+
+# -- balances: bad keys raise a PMError instead of crashing or making bogus entries -------------
+
+
+@pytest.mark.parametrize("addr", ["abc", 5, None, b"\x01" * 19])
+def test_balances_reject_a_bad_address(addr: Any) -> None:
+    b = Balances()
+    with pytest.raises(PMError):
+        b.credit(addr, "m", 1)
+    with pytest.raises(PMError):
+        b.balance(addr, "m")
+    assert len(b) == 0  # in particular no entry keyed by bytes(5) == 5 zero bytes
+
+
+@pytest.mark.parametrize("manifest", [5, None, b"m"])
+def test_balances_reject_a_non_str_manifest_id(manifest: Any) -> None:
+    b = Balances()
+    with pytest.raises(InvalidType):
+        b.credit(b"\x01" * 20, manifest, 1)
+    assert len(b) == 0
+
+
+def test_recipient_balance_helpers_reject_a_bad_sender() -> None:
+    r, _, _ = _setup()
+    with pytest.raises(PMError):
+        r.balance("0xabc")
+    with pytest.raises(PMError):
+        r.debit_fees("0xabc", "m", Fraction(1), 5)
+    with pytest.raises(PMError):
+        r.sufficient_balance(b"\x00" * 3)

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from pm.errors import InvalidInput, InvalidType
+from pm.evm import check_address
 
 __all__ = [
     "BALANCE_TTL_NS",
@@ -72,6 +73,18 @@ def _nonneg_int(name: str, value: object) -> int:
     if value < 0:
         raise InvalidInput(f"{name} must be >= 0, got {value}")
     return value
+
+
+def _key(addr: object, manifest_id: object) -> tuple[bytes, str]:
+    """(20-byte address, manifest id str): bytes(addr) alone would crash on a str and quietly
+    turn an int n into n zero bytes."""
+    if not isinstance(manifest_id, str):
+        raise InvalidType(
+            f"manifest_id must be a str, got {type(manifest_id).__name__}",
+            name="manifest_id",
+            value=manifest_id,
+        )
+    return check_address("address", addr), manifest_id
 
 
 def _ceil(x: Fraction) -> int:
@@ -150,8 +163,7 @@ class Balances:
         with self._lock:
             return list(self._entries)
 
-    def _entry(self, addr: bytes, manifest_id: str, now: int) -> _Entry:
-        key = (addr, manifest_id)
+    def _entry(self, key: tuple[bytes, str], now: int) -> _Entry:
         entry = self._entries.get(key)
         if entry is None:
             entry = _Entry(Fraction(0), now)
@@ -171,37 +183,41 @@ class Balances:
 
     def credit(self, addr: bytes, manifest_id: str, amount: Amount) -> None:
         """Adds `amount` wei (may be negative, which debits) to the balance."""
+        key = _key(addr, manifest_id)
         value = _rat("amount", amount)
         now = self._clock()
         with self._lock:
             self._maybe_sweep(now)
-            entry = self._entry(bytes(addr), manifest_id, now)
+            entry = self._entry(key, now)
             entry.amount += value
             entry.last_update = now
 
     def debit(self, addr: bytes, manifest_id: str, amount: Amount) -> None:
         """Subtracts `amount` wei from the balance (which may go negative)."""
+        key = _key(addr, manifest_id)
         value = _rat("amount", amount)
         now = self._clock()
         with self._lock:
             self._maybe_sweep(now)
-            entry = self._entry(bytes(addr), manifest_id, now)
+            entry = self._entry(key, now)
             entry.amount -= value
             entry.last_update = now
 
     def reserve(self, addr: bytes, manifest_id: str) -> Fraction:
         """Zeroes the balance and returns what it held (go-livepeer's Reserve; no TTL refresh)."""
+        key = _key(addr, manifest_id)
         now = self._clock()
         with self._lock:
-            entry = self._entry(bytes(addr), manifest_id, now)
+            entry = self._entry(key, now)
             amount = entry.amount
             entry.amount = Fraction(0)
             return amount
 
     def balance(self, addr: bytes, manifest_id: str) -> Fraction | None:
         """The current balance in wei, or None if there is no entry."""
+        key = _key(addr, manifest_id)
         with self._lock:
-            entry = self._entries.get((bytes(addr), manifest_id))
+            entry = self._entries.get(key)
             return None if entry is None else entry.amount
 
     def cleanup(self) -> int:
@@ -222,8 +238,7 @@ class Balance:
 
     def __init__(self, balances: Balances, addr: bytes, manifest_id: str) -> None:
         self._balances = balances
-        self.addr = bytes(addr)
-        self.manifest_id = manifest_id
+        self.addr, self.manifest_id = _key(addr, manifest_id)
 
     def credit(self, amount: Amount) -> None:
         self._balances.credit(self.addr, self.manifest_id, amount)
