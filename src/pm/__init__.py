@@ -84,3 +84,8 @@ __all__ += [
     "TicketState",
     "TicketStore",
 ]
+
+# -- threaded batch paths (issue 7) --
+from .parallel import sign_tickets_threaded, validate_batch_threaded  # noqa: E402
+
+__all__ += ["sign_tickets_threaded", "validate_batch_threaded"]

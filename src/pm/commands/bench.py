@@ -134,6 +134,8 @@ def _figures(row: Row) -> str:
             parts.append(f"eth/floor {value:.2f}x")
         elif key == "speedup":
             parts.append(f"speedup {value:.2f}x")
+        elif key == "floor_speedup":
+            parts.append(f"floor speedup {value:.2f}x")
         elif key == "eth_account_speedup":
             parts.append(f"eth-account speedup {value:.2f}x")
     return ", ".join(parts)
