@@ -234,3 +234,77 @@ def test_pause_stops_every_model_but_deposits() -> None:
     p.minter.deposit_eth(p.minter.jobs_manager, 5)  # depositETH works while paused
     p.paused = False
     p.bonding_manager.reward(T)
+
+
+def test_token_revert_inside_bond_rolls_back_every_model() -> None:
+    """The LPT transferFrom runs after the BondingManager moved stake: its revert undoes all."""
+    p = _economy()
+    bm = p.bonding_manager
+    x = a("poor")
+    p.faucet(x, 10 * LPT)
+    before = (
+        bm.transcoder_pool_members(),
+        bm.next_round_total_active_stake,
+        len(bm.events),
+        len(p.bonding_votes.events),
+        bm.get_delegator(x),
+        bm.transcoder_total_stake(T),
+    )
+    with pytest.raises(Revert) as e:
+        bm.bond(x, 10 * LPT, T)  # no approval
+    assert e.value.reason == "ERC20: insufficient allowance"
+    p.token.approve(x, bm.address, 20 * LPT)
+    with pytest.raises(Revert) as e:
+        bm.bond(x, 20 * LPT, T)  # approved but not held
+    assert e.value.reason == "ERC20: transfer amount exceeds balance"
+    after = (
+        bm.transcoder_pool_members(),
+        bm.next_round_total_active_stake,
+        len(bm.events),
+        len(p.bonding_votes.events),
+        bm.get_delegator(x),
+        bm.transcoder_total_stake(T),
+    )
+    assert after == before
+
+
+def test_minter_upgrade_lip40() -> None:
+    """Integration MinterUpgrade.js: after migrateToNewMinter the same round's reward mints 0;
+    the next initialized round uses the new Minter's parameters."""
+    from pm.protocol import MINTER_ROLE, Minter
+
+    p = _economy()
+    bm, old = p.bonding_manager, p.minter
+    t2 = a("orch2")
+    p.register_transcoder(t2, 500 * LPT, 0, 0)
+    p.advance_rounds(1)
+    bm.reward(T)
+    assert old.current_minted_tokens() > 0
+    new = Minter(
+        token=p.token,
+        owner=p.owner,
+        inflation=old.inflation,
+        inflation_change=1_000,
+        target_bonding_rate=old.target_bonding_rate,
+        bonding_manager=bm,
+        rounds_manager=p.rounds.address,
+        jobs_manager=old.jobs_manager,
+        address=a("minter2"),
+    )
+    p.token.grant_role(p.owner, MINTER_ROLE, new.address)
+    held = p.token.balance_of(old.address)
+    old.migrate_to_new_minter(p.owner, new)
+    assert p.token.balance_of(new.address) == held
+    bm.minter = new  # the Controller now resolves "Minter" to the new contract
+    p.rounds.minter = new
+    stake2 = bm.transcoder_total_stake(t2)
+    bm.reward(t2)  # same round: the new Minter has nothing mintable yet
+    assert bm.events[-1].name == "Reward" and bm.events[-1].args["amount"] == 0
+    assert bm.transcoder_total_stake(t2) == stake2
+    p.advance_rounds(1)
+    infl = new.inflation
+    p.advance_rounds(1)
+    assert new.inflation - infl == 1_000  # bonding rate still below target: +inflationChange
+    stake = bm.transcoder_total_stake(T)
+    bm.reward(T)
+    assert bm.transcoder_total_stake(T) > stake
