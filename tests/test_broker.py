@@ -580,7 +580,7 @@ def test_winning_ticket_redeemed_event(env) -> None:  # type: ignore[no-untyped-
 
 def test_bonding_revert_reverts_redemption(env) -> None:  # type: ignore[no-untyped-def]
     # TicketFrontRun.js: the real BondingManager refuses fees for non-transcoders
-    rounds = Rounds(100)
+    rounds = Rounds(100, block=1000)
     bonding = Bonding()
     bonding.register(RECIPIENT2)  # registered, not active
     broker = TicketBroker(rounds, bonding, unlock_period=2, ticket_validity_period=2, owner=OWNER)
@@ -933,6 +933,15 @@ def test_rounds_model() -> None:
     assert rounds.current_round() == 3 and not rounds.current_round_initialized()
     rounds.initialize_round(bytes(32))  # the Arbitrum zero-hash quirk
     assert rounds.block_hash_for_round(3) == bytes(32)
+    # round 0 is "initialized" from deployment (lastInitializedRound == 0) but has no hash
+    genesis = Rounds(10)
+    assert genesis.current_round() == 0 and genesis.current_round_initialized()
+    assert genesis.block_hash_for_round(0) == bytes(32)
+    with pytest.raises(Revert):
+        genesis.initialize_round()
+    genesis.advance_blocks(10)
+    assert not genesis.current_round_initialized()
+    assert genesis.initialize_round() == 1
 
 
 # -- input validation (Python side, before anything runs) ---------------------------------

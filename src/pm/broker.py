@@ -214,7 +214,9 @@ class Rounds:
     ``block`` is the current L1 block number. ``current_round()`` is
     ``block // round_length`` (measured from the last round-length change, like the contract);
     ``initialize_round()`` records the hash of the previous block for the current round, and a
-    round without a recorded hash reads as 32 zero bytes.
+    round without a recorded hash reads as 32 zero bytes (spec/protocol-economics.md §2).
+    ``initialize=True`` initializes the starting round (round 0 is initialized from deployment
+    on chain, but has no block hash: start at a block of round 1 or later to redeem tickets).
     """
 
     def __init__(
@@ -234,8 +236,7 @@ class Rounds:
         self._update_round = 0
         self._update_block = 0
         self.last_initialized_round = 0
-        self._initialized_any = False
-        if initialize:
+        if initialize and self.current_round() > 0:
             self.initialize_round()
 
     # RoundsView
@@ -244,8 +245,9 @@ class Rounds:
         return self._update_round + (self.block - self._update_block) // self.round_length
 
     def current_round_initialized(self) -> bool:
-        """Whether the current round was initialized."""
-        return self._initialized_any and self.last_initialized_round == self.current_round()
+        """``lastInitializedRound == currentRound()`` (so round 0 counts as initialized from
+        deployment, without a block hash, exactly like the contract)."""
+        return self.last_initialized_round == self.current_round()
 
     def block_hash_for_round(self, round: int) -> bytes:
         """The L1 block hash recorded when ``round`` was initialized (zeros if never)."""
@@ -259,14 +261,13 @@ class Rounds:
     def initialize_round(self, block_hash: bytes | None = None) -> int:
         """Initialize the current round and return it. ``block_hash`` overrides the recorded
         hash (for example 32 zero bytes, the Arbitrum quirk of go-livepeer #2358)."""
-        if self.current_round_initialized():
-            raise Revert("round already initialized")
         rnd = self.current_round()
+        if not self.last_initialized_round < rnd:
+            raise Revert("round already initialized")
         if block_hash is None:
             block_hash = self._block_hash(max(self.block - 1, 0))
         self._hashes[rnd] = check_bytes32("block_hash", block_hash)
         self.last_initialized_round = rnd
-        self._initialized_any = True
         return rnd
 
     def set_round_length(self, round_length: int) -> None:
