@@ -3,7 +3,8 @@
 Everything is timed in one process, in one run, because absolute times on a shared machine move
 by tens of percent between runs while ratios measured side by side do not. Each measurement
 interleaves its contenders (pm, the C floor, eth-account, the hand-made coincurve + pycryptodome
-pipeline) repeat by repeat and keeps each one's fastest repeat, in µs per ticket.
+pipeline) repeat by repeat and keeps each one's fastest repeat, in µs per ticket, timed with the
+thread's CPU time (wall time only where threads run), which does not count other processes.
 
 Contenders:
 
@@ -859,6 +860,8 @@ def machine_info(config: BenchConfig) -> dict[str, object]:
         "threads": config.threads,
         "repeats": config.repeats,
         "baseline_tickets": config.base_n,
+        "clock": "thread CPU time; wall time for the threaded rows",
+        "statistic": "fastest of the interleaved repeats",
         "utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
 
