@@ -437,12 +437,12 @@ class TicketBatch:
         return self.params.ticket(self.sender, 0, self.expiration_params)
 
     def sig(self, i: int) -> bytes:
+        if not -len(self) <= i < len(self):
+            raise IndexError(i)
+        i %= len(self)  # irregular_sigs is keyed 0..n-1: normalize before the lookup
         irregular = self.irregular_sigs.get(i)
         if irregular is not None:
             return irregular
-        if not -len(self) <= i < len(self):
-            raise IndexError(i)
-        i %= len(self)
         return self.signatures[65 * i : 65 * i + 65]
 
     def sigs(self) -> list[bytes]:

@@ -1,0 +1,41 @@
+"""Review of the foundation (ticket.py, pricing.py, crypto.py, _bindings.py, csrc) against
+spec/protocol.md §0-§3 and DESIGN.md: one regression test per bug found in review.
+
+Each test failed before its fix; the fix is the commit that follows the test.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import pytest
+
+from pm.crypto import PrivateKeySigner
+from pm.ticket import ExpirationParams, Ticket, TicketBatch, TicketParams
+
+KEY = bytes(range(1, 33))
+SIGNER = PrivateKeySigner(KEY)
+RECIPIENT = b"\x73" * 20
+PARAMS = TicketParams(RECIPIENT, 1000, 2**255, b"\x05" * 32, 7, 100, Fraction(1))
+TEMPLATE = Ticket(RECIPIENT, SIGNER.address, 1000, 2**255, 0, b"\x05" * 32)
+
+
+# -- TicketBatch.sig(i) with a negative index must see the irregular signatures ----------------
+
+
+def test_negative_index_returns_the_irregular_signature() -> None:
+    """sig(-1) looked the raw index up in irregular_sigs (keyed 0..n-1) before normalizing it,
+    so for an irregular last signature it returned the 65 zero bytes that stand in for it in
+    the flat buffer: a ticket that was never signed that way (and signed(-1, …) with it)."""
+    good = SIGNER.sign(TEMPLATE.with_nonce(1).hash())
+    batch = TicketBatch.from_signatures(
+        PARAMS, SIGNER.address, ExpirationParams(), [1, 2], [good, b"\x01\x02\x03"]
+    )
+    assert batch.sig(1) == b"\x01\x02\x03"
+    assert batch.sig(-1) == batch.sig(1)
+    assert batch.sig(-2) == batch.sig(0) == good
+    assert batch.signed(-1, 5).sig == b"\x01\x02\x03"
+    with pytest.raises(IndexError):
+        batch.sig(2)
+    with pytest.raises(IndexError):
+        batch.sig(-3)
