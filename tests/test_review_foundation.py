@@ -7,10 +7,13 @@ Each test failed before its fix; the fix is the commit that follows the test.
 from __future__ import annotations
 
 from fractions import Fraction
+from typing import Any
 
 import pytest
 
 from pm.crypto import PrivateKeySigner
+from pm.errors import InvalidType
+from pm.pricing import format_rat
 from pm.ticket import ExpirationParams, Ticket, TicketBatch, TicketParams
 
 KEY = bytes(range(1, 33))
@@ -39,3 +42,28 @@ def test_negative_index_returns_the_irregular_signature() -> None:
         batch.sig(2)
     with pytest.raises(IndexError):
         batch.sig(-3)
+
+
+# -- format_rat follows Go's FloatString for every precision, never with floats ---------------
+
+
+@pytest.mark.parametrize(
+    ("value", "decimals", "expected"),
+    [
+        (Fraction(7, 2), 0, "4"),
+        (Fraction(7, 2), -1, "4"),  # Go: prec <= 0 rounds to an integer, no point
+        (Fraction(-7, 2), -3, "-4"),
+        (Fraction(1, 3), -2, "0"),
+        (7, -1, "7"),
+    ],
+)
+def test_format_rat_non_positive_precision_rounds_to_an_integer(
+    value: Fraction | int, decimals: int, expected: str
+) -> None:
+    assert format_rat(value, decimals) == expected
+
+
+@pytest.mark.parametrize("decimals", [1.5, "2", True, None])
+def test_format_rat_rejects_a_non_int_precision(decimals: Any) -> None:
+    with pytest.raises(InvalidType):
+        format_rat(Fraction(7, 2), decimals)

@@ -68,7 +68,8 @@ def win_prob_for(face_value: int, ev: int) -> int:
 def format_rat(value: Fraction | int, decimals: int = 5) -> str:
     """Go's ``big.Rat.FloatString(decimals)``: exact, rounded half away from zero.
 
-    Like Go it keeps the sign of a negative value that rounds to zero ("-0.00000").
+    Like Go it keeps the sign of a negative value that rounds to zero ("-0.00000"), and a
+    precision ≤ 0 rounds to an integer without a decimal point.
     """
     if isinstance(value, bool) or not isinstance(value, Fraction | int):
         raise InvalidType(
@@ -76,9 +77,15 @@ def format_rat(value: Fraction | int, decimals: int = 5) -> str:
             name="value",
             value=value,
         )
+    if isinstance(decimals, bool) or not isinstance(decimals, int):
+        raise InvalidType(
+            f"decimals must be an int, not {type(decimals).__name__}",
+            name="decimals",
+            value=decimals,
+        )
     value = Fraction(value)
     num, den = abs(value.numerator), value.denominator
-    scale = 10**decimals
+    scale = 10 ** max(decimals, 0)  # Go: p = 1 unless prec > 0 (10**-1 would be a float)
     q, r = divmod(num * scale, den)
     if 2 * r >= den:
         q += 1
