@@ -3,6 +3,7 @@ and able to chart its history (src/pm/protocol/simulation.py)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from pm.protocol.simulation import EconomyConfig, run_economy, write_chart
@@ -35,6 +36,10 @@ def test_summary_adds_up() -> None:
     assert "orchestrator" in table and "winning tickets" in table
     for name, points in r.history.items():
         assert len(points) == SMALL.rounds, name
+    assert r.conservation == {"lpt": True, "fees": True, "holds": True}
+    summary = json.loads(json.dumps(r.summary()))
+    assert summary["fees_redeemed_wei"] == r.fees_redeemed
+    assert [x["name"] for x in summary["participants"]] == [row.name for row in r.rows]
 
 
 def test_chart(tmp_path: Path) -> None:

@@ -83,6 +83,35 @@ class EconomyResult:
     fees_redeemed: int
     winning_tickets: int
     proposal: str
+    #: end-of-run checks: the Minter holds exactly the bonded + unbonding + unclaimed LPT, and
+    #: no more fees were earned than the tickets paid
+    conservation: dict[str, bool] = field(default_factory=dict)
+
+    def summary(self) -> dict[str, object]:
+        """A JSON-ready summary (integers in wei; ``conservation["holds"]`` for exit codes)."""
+        return {
+            "seed": self.config.seed,
+            "rounds": [self.first_round, self.last_round],
+            "inflation": [self.inflation_start, self.inflation_end],
+            "minted_wei": self.minted,
+            "treasury_wei": self.treasury_balance,
+            "fees_redeemed_wei": self.fees_redeemed,
+            "winning_tickets": self.winning_tickets,
+            "proposal": self.proposal,
+            "participants": [
+                {
+                    "name": r.name,
+                    "role": r.role,
+                    "delegate": r.delegate,
+                    "bonded_start_wei": r.bonded_start,
+                    "stake_end_wei": r.stake_end,
+                    "rewards_wei": r.rewards_earned,
+                    "fees_wei": r.fees_earned,
+                }
+                for r in self.rows
+            ],
+            "conservation": dict(self.conservation),
+        }
 
     def format_table(self) -> str:
         """A fixed-width text table (LPT and ETH shown with 4 decimals, truncated)."""
@@ -249,11 +278,17 @@ def run_economy(config: EconomyConfig = EconomyConfig()) -> EconomyResult:
                     fees_earned=bm.pending_fees(a, 0) + withdrawn.get(a, 0),
                 )
             )
-    minted = sum(
-        e.args["amount"]
-        for e in p.token.events
-        if e.name == "Mint" and e.args["to"] == p.minter.address
+    minted = p.minted()
+    everyone = [a for _, a in orchs + dels]
+    delegated = sum(bm.transcoder_total_stake(a) for a in everyone)
+    locks = sum(
+        bm.get_delegator_unbonding_lock(a, i).amount
+        for a in everyone
+        for i in range(bm.get_delegator(a).next_unbonding_lock_id)
     )
+    lpt_ok = p.token.balance_of(p.minter.address) == delegated + locks
+    fees_ok = sum(r.fees_earned for r in rows) <= fees_redeemed
+    conservation = {"lpt": lpt_ok, "fees": fees_ok, "holds": lpt_ok and fees_ok}
     return EconomyResult(
         config=config,
         rows=tuple(rows),
@@ -267,6 +302,7 @@ def run_economy(config: EconomyConfig = EconomyConfig()) -> EconomyResult:
         fees_redeemed=fees_redeemed,
         winning_tickets=winners_total,
         proposal=proposal_text,
+        conservation=conservation,
     )
 
 
