@@ -127,6 +127,11 @@ _STORE_GLOB = "orchestrator-*.sqlite*"
 FAULT_KINDS = ("forged", "replayed", "expired", "underpriced")
 
 _FORMAT = 1
+#: At most this many chart points per orchestrator are kept in the state.
+_MAX_POINTS = 800
+#: A payment may need at most this many tickets (go-livepeer's remote signer allows 100 per
+#: request); a smaller ticket EV against these prices is a configuration error.
+MAX_TICKETS_PER_PAYMENT = 1000
 _WEI_PER_ETH = 10**18
 _GWEI = 10**9
 #: Live video billing: 1280×720 pixels at 30 fps (go-livepeer "lv2v", spec/protocol.md §8.1).
@@ -225,6 +230,13 @@ class SimConfig:
             )
         _pos_int("block_seconds", self.block_seconds)
         _pos_int("start_block", self.start_block)
+        per_payment = -(-self.price_per_pixel_max * self.units_per_payment // self.ticket_ev)
+        if per_payment > MAX_TICKETS_PER_PAYMENT:
+            raise SimError(
+                f"ticket EV {self.ticket_ev} wei is too small for the prices: a payment would "
+                f"need up to {per_payment} tickets (max {MAX_TICKETS_PER_PAYMENT}); raise the "
+                "ticket EV"
+            )
 
     @property
     def units_per_payment(self) -> int:
@@ -355,6 +367,7 @@ class _State:
     orch_keys: list[bytes]
     rng_state: object
     block_index: int = 0
+    series_stride: int = 1
     streaming_blocks: int = 0
     workload_done: bool = False
     done: bool = False
@@ -823,21 +836,33 @@ class Simulation:
         for orch in self.orchs.values():
             orch.queue.process()
 
-        paid = self.chain.broker.bonding
-        for o in st.orchs:
-            fees = paid.fees.get(o.address, 0) if isinstance(paid, Bonding) else 0
-            ev = o.ev_credited.numerator // o.ev_credited.denominator
-            o.series.append((st.block_index, ev, fees))
-
         if st.workload_done and self._settled():
             st.done = True
         elif st.workload_done and st.block_index > st.streaming_blocks + self._drain_cap():
             st.done = True
             st.stop_reason += "; settlement cut off"
+        self._sample()
         rounds.advance_blocks(1)
         st.block_index += 1
         self._checkpoint()
         self._report()
+
+    def _sample(self) -> None:
+        """Record (block index, cumulative EV, cumulative payout) per orchestrator for the
+        chart: every ``series_stride`` blocks and at the end, halving the points (doubling the
+        stride) whenever there are more than _MAX_POINTS, so the state stays small."""
+        st = self.state
+        if st.block_index % st.series_stride and not st.done:
+            return
+        paid = self.chain.broker.bonding
+        for o in st.orchs:
+            fees = paid.fees.get(o.address, 0) if isinstance(paid, Bonding) else 0
+            ev = o.ev_credited.numerator // o.ev_credited.denominator
+            o.series.append((st.block_index, ev, fees))
+        if len(st.orchs[0].series) > _MAX_POINTS:
+            st.series_stride *= 2
+            for o in st.orchs:
+                o.series = [p for p in o.series if p[0] % st.series_stride == 0]
 
     def _drain_cap(self) -> int:
         cfg = self.config

@@ -185,7 +185,13 @@ def _eth(wei: int | str, places: int = 6) -> str:
     return f"{sign}{whole}.{frac:0{places}d}"
 
 
+def _ratio(realized: int, expected: int) -> str:
+    """realized / expected as a whole percentage (rounded half up), "-" without an EV."""
+    return f"{(200 * realized + expected) // (2 * expected)}%" if expected > 0 else "-"
+
+
 def _print_summary(result: SimResult) -> None:
+    from rich import box
     from rich.console import Console
     from rich.table import Table
 
@@ -200,7 +206,7 @@ def _print_summary(result: SimResult) -> None:
         f"{blocks['rounds']} rounds), {s['stop_reason']}"
     )
 
-    tickets = Table(title="Tickets", show_header=False, title_justify="left")
+    tickets = Table(title="Tickets", show_header=False, title_justify="left", box=box.SIMPLE)
     tickets.add_row("minted by the gateway", str(t["minted"]))
     tickets.add_row("sent to orchestrators", str(t["sent"]))
     tickets.add_row("accepted", str(t["accepted"]))
@@ -216,39 +222,37 @@ def _print_summary(result: SimResult) -> None:
         )
     console.print(tickets)
 
-    orch = Table(title="Orchestrators (ETH)", title_justify="left")
-    for col in (
-        "",
-        "address",
-        "wei/pixel",
-        "accepted",
-        "winners",
-        "expected",
-        "realized",
-        "realized/expected",
-        "gas",
-    ):
-        orch.add_column(col, justify="left" if col in ("", "address") else "right")
+    orch = Table(title="Orchestrators (ETH)", title_justify="left", box=box.SIMPLE_HEAD)
+    for col in ("", "wei/px", "tickets", "won", "expected", "realized", "ratio", "gas"):
+        orch.add_column(col, justify="left" if not col else "right")
+    sums = [0, 0, 0, 0, 0]
     for o in s["orchestrators"]:
-        exp, real = int(o["expected_wei"]), int(o["realized_wei"])
-        ratio = f"{(100 * real + exp // 2) // exp}%" if exp else "-"
+        exp, real, gas = int(o["expected_wei"]), int(o["realized_wei"]), int(o["gas_wei"])
         price = Fraction(o["price_per_pixel"])
         orch.add_row(
             f"O{o['index']}",
-            o["address"][:10] + "…",
             f"{price.numerator // price.denominator:,}",
             str(o["tickets_accepted"]),
             str(o["winners"]),
-            _eth(exp),
-            _eth(real),
-            ratio,
-            _eth(o["gas_wei"]),
+            _eth(exp, 4),
+            _eth(real, 4),
+            _ratio(real, exp),
+            _eth(gas, 5),
         )
+        for i, v in enumerate((o["tickets_accepted"], o["winners"], exp, real, gas)):
+            sums[i] += v
+    orch.add_section()
+    orch.add_row(
+        "all", "", str(sums[0]), str(sums[1]), _eth(sums[2], 4), _eth(sums[3], 4),
+        _ratio(sums[3], sums[2]), _eth(sums[4], 5),
+    )  # fmt: skip
     console.print(orch)
 
     g = s["gateway"]
     c = s["conservation"]
-    money = Table(title="Gateway and broker (ETH)", show_header=False, title_justify="left")
+    money = Table(
+        title="Gateway and broker (ETH)", show_header=False, title_justify="left", box=box.SIMPLE
+    )
     money.add_row(
         "funded (deposit + reserve)",
         f"{_eth(g['funded_deposit_wei'])} + {_eth(g['funded_reserve_wei'])}",
@@ -268,9 +272,9 @@ def _print_summary(result: SimResult) -> None:
 
     f = s["faults"]
     if f.get("enabled"):
-        faults = Table(title="Injected faults", title_justify="left")
-        for col in ("fault", "payments", "tickets", "rejected", "credited", "as"):
-            faults.add_column(col)
+        faults = Table(title="Injected faults", title_justify="left", box=box.SIMPLE_HEAD)
+        for col in ("fault", "payments", "tickets", "rejected", "rejected as"):
+            faults.add_column(col, justify="left" if col in ("fault", "rejected as") else "right")
         for kind in FAULT_KINDS:
             k = f[kind]
             faults.add_row(
@@ -278,7 +282,6 @@ def _print_summary(result: SimResult) -> None:
                 str(k["payments"]),
                 str(k["tickets"]),
                 str(k["rejected"]),
-                k["credited_wei"],
                 ", ".join(k["reasons"]),
             )
         console.print(faults)
@@ -288,8 +291,8 @@ def _print_summary(result: SimResult) -> None:
                 f"crash: O{cr['orchestrator']} died at block {cr['crashed_at_block']} after "
                 f"storing a payment of {cr['tickets_in_unanswered_payment']} tickets, missed "
                 f"{cr['payments_missed']} payments, restarted at block "
-                f"{cr['restarted_at_block']} with {cr['winners_pending_at_restart']} winners "
-                f"pending; {cr['winners_recovered_and_redeemed']} of them redeemed"
+                f"{cr['restarted_at_block']} with {cr['winners_pending_at_restart']} stored "
+                f"winner(s) pending; {cr['winners_recovered_and_redeemed']} of them redeemed"
             )
     out = result.out_dir
     chart = f", chart {result.chart_path}" if result.chart_path is not None else ""
