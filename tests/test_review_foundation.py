@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 from pm.crypto import PrivateKeySigner
-from pm.errors import InvalidType
+from pm.errors import InvalidType, PMError
 from pm.pricing import format_rat
-from pm.ticket import ExpirationParams, Ticket, TicketBatch, TicketParams
+from pm.ticket import ExpirationParams, Ticket, TicketBatch, TicketParams, validate_batch
 
 KEY = bytes(range(1, 33))
 SIGNER = PrivateKeySigner(KEY)
@@ -67,3 +67,25 @@ def test_format_rat_non_positive_precision_rounds_to_an_integer(
 def test_format_rat_rejects_a_non_int_precision(decimals: Any) -> None:
     with pytest.raises(InvalidType):
         format_rat(Fraction(7, 2), decimals)
+
+
+# -- bad input raises a PMError, never a bare Python exception ----------------------------------
+
+
+@pytest.mark.parametrize("template", ["x", None, 5])
+def test_sign_tickets_rejects_a_non_ticket_template(template: Any) -> None:
+    with pytest.raises(PMError):
+        SIGNER.sign_tickets(template, [1])
+
+
+@pytest.mark.parametrize("msgs", [5, None])
+def test_sign_batch_rejects_a_non_sequence(msgs: Any) -> None:
+    with pytest.raises(PMError):
+        SIGNER.sign_batch(msgs)
+
+
+@pytest.mark.parametrize("irregular", [5, [b"x"], "ab"])
+def test_validate_batch_rejects_non_mapping_irregular_sigs(irregular: Any) -> None:
+    sig = SIGNER.sign(TEMPLATE.with_nonce(1).hash())
+    with pytest.raises(PMError):
+        validate_batch(TEMPLATE, [1], [sig], None, irregular_sigs=irregular)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hmac
 import os
 from array import array
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Protocol, runtime_checkable
 
 import coincurve
@@ -123,6 +123,12 @@ class PrivateKeySigner:
 
     def sign_batch(self, msgs32: Sequence[bytes]) -> list[bytes]:
         """Sign many 32-byte messages in one native call."""
+        if not isinstance(msgs32, Iterable):
+            raise InvalidType(
+                f"msgs32 must be a sequence of 32-byte messages, not {type(msgs32).__name__}",
+                name="msgs32",
+                value=msgs32,
+            )
         flat = b"".join(check_bytes32("msg32", m) for m in msgs32)
         sigs = _bindings.sign_msg32_batch(self.__key, flat)
         return [sigs[i : i + 65] for i in range(0, len(sigs), 65)]
@@ -130,6 +136,12 @@ class PrivateKeySigner:
     def sign_tickets(self, template: _Flat, nonces: Sequence[int] | array[int]) -> bytes:
         """Hash and sign tickets that differ from ``template`` only in the sender nonce, all in
         one native call with the GIL released. Returns the n*65 signatures, flat."""
+        if not callable(getattr(template, "flat", None)):
+            raise InvalidType(
+                f"template must be a pm.Ticket, not {type(template).__name__}",
+                name="template",
+                value=template,
+            )
         return _bindings.create_tickets(self.__key, template.flat(), _bindings.nonce_array(nonces))[
             1
         ]

@@ -276,6 +276,12 @@ def validate_batch(
     nonce_arr = _bindings.nonce_array(nonces)
     n = len(nonce_arr)
     flat_sigs, irregular = _flat_sigs(sigs, n)
+    if irregular_sigs is not None and not isinstance(irregular_sigs, Mapping):
+        raise InvalidType(
+            "irregular_sigs must be a mapping of index to signature",
+            name="irregular_sigs",
+            value=type(irregular_sigs).__name__,
+        )
     if irregular_sigs:
         extra = {_irregular_index(i, n): check_bytes("sig", s) for i, s in irregular_sigs.items()}
         irregular = {**irregular, **extra}
