@@ -1025,6 +1025,15 @@ static void test_bv(void) {
 
 /* ---------------------------------------------------------------- main */
 
+/* Runs one group and prints how many checks (and failures) it made, so CI logs show what ran. */
+#define RUN(fn)                                                                             \
+    do {                                                                                    \
+        unsigned long c0_ = n_checks, f0_ = n_failures;                                     \
+        fn();                                                                               \
+        printf("csrc/tests: %-20s %6lu checks, %lu failures\n", #fn + 5, n_checks - c0_,    \
+               n_failures - f0_);                                                           \
+    } while (0)
+
 int main(int argc, char **argv) {
     if (argc < 2) {
         fprintf(stderr, "usage: %s PATH_TO_coincurve_libsecp256k1.so [seed]\n", argv[0]);
@@ -1035,19 +1044,18 @@ int main(int argc, char **argv) {
     printf("csrc/tests: libsecp256k1 from %s, seed 0x%016" PRIx64 "\n", argv[1], seed);
     load_secp(argv[1]);
 
-    test_not_installed();
+    RUN(test_not_installed);
     CHECK_RC(pm_secp_install(&api), PM_OK);
-    test_keccak();
-    test_personal_digest();
-    test_ticket_hash();
-    test_win_check();
-    test_keys();
-    test_sign_recover();
-    test_sign_batch();
-    test_tickets();
+    RUN(test_keccak);
+    RUN(test_personal_digest);
+    RUN(test_ticket_hash);
+    RUN(test_win_check);
+    RUN(test_keys);
+    RUN(test_sign_recover);
+    RUN(test_sign_batch);
+    RUN(test_tickets);
 #ifdef PM_TEST_HAVE_BV
-    test_bv();
-    printf("csrc/tests: batch verification (csrc/bv_*.c) included\n");
+    RUN(test_bv);
 #else
     printf("csrc/tests: batch verification not built (no compiling csrc/bv_*.c)\n");
 #endif
