@@ -15,7 +15,6 @@ issue 12 checked after every step:
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 
 from hypothesis import settings
@@ -52,14 +51,35 @@ class ProtocolMachine(RuleBasedStateMachine):
         self.p.faucet(who, amount)
         self.faucet += amount
 
+    def _snapshot(self) -> object:
+        p = self.p
+        bm = p.bonding_manager
+        return (
+            [bm.get_delegator(a) for a in ACCOUNTS],
+            [bm.get_transcoder(a) for a in ACCOUNTS],
+            [bm.get_delegator_unbonding_lock(a, i) for a in ACCOUNTS for i in range(4)],
+            bm.transcoder_pool_members(),
+            bm.next_round_total_active_stake,
+            p.token.holders(),
+            p.minter.eth_balance,
+            len(bm.events),
+            len(p.token.events),
+            len(p.bonding_votes.events),
+        )
+
     def _try(self, fn: object) -> None:
-        with contextlib.suppress(Revert):
+        """Run a transaction; a revert must leave every model exactly as it was."""
+        before = self._snapshot()
+        try:
             fn()  # type: ignore[operator]
+        except Revert:
+            assert self._snapshot() == before
 
     @rule(who=st.sampled_from(ACCOUNTS), to=st.sampled_from(TRANSCODERS), amount=amounts)
     def bond(self, who: bytes, to: bytes, amount: int) -> None:
         self._fund(who, amount)
-        self._try(lambda: self.p.bond(who, amount, to))
+        self.p.token.approve(who, self.p.bonding_manager.address, amount)
+        self._try(lambda: self.p.bonding_manager.bond(who, amount, to))
 
     @rule(who=st.sampled_from(ACCOUNTS), frac=st.integers(1, 4))
     def unbond(self, who: bytes, frac: int) -> None:
@@ -102,8 +122,8 @@ class ProtocolMachine(RuleBasedStateMachine):
         before = p.minter.eth_balance
 
         def credit() -> None:
-            p.minter.deposit_eth(p.minter.jobs_manager, fees)  # the broker's ETH sits here
             p.bonding_manager.update_transcoder_with_fees(p.TICKET_BROKER, t, fees, p.current_round)
+            p.minter.deposit_eth(p.minter.jobs_manager, fees)  # the ticket's ETH sits here
 
         self._try(credit)
         self.fees_credited += p.minter.eth_balance - before
