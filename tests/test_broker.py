@@ -1159,3 +1159,27 @@ def test_every_logged_event_has_the_contract_params() -> None:
     assert {e.name for e in broker.events} == set(EVENT_PARAMS)
     for e in broker.events:
         assert tuple(e.args) == EVENT_PARAMS[e.name], e.name
+
+
+def test_models_minter_and_fee_withdrawal() -> None:
+    minter = Minter()
+    bonding = Bonding([RECIPIENT], minter=minter)
+    minter.deposit_eth(1000)
+    bonding.update_transcoder_with_fees(RECIPIENT, 700, 3)
+    with pytest.raises(Revert) as e1:
+        bonding.withdraw_fees(RECIPIENT, OTHER, 701)
+    assert e1.value.reason == "insufficient fees to withdraw"
+    with pytest.raises(Revert) as e2:
+        bonding.withdraw_fees(RECIPIENT, bytes(20), 1)
+    assert e2.value.reason == "invalid recipient"
+    assert bonding.withdraw_fees(RECIPIENT, OTHER, 200) == 200
+    assert bonding.withdraw_fees(RECIPIENT) == 500
+    assert minter.withdrawn == {OTHER: 200, RECIPIENT: 500}
+    assert bonding.fees_held == 0 and minter.balance == 300
+    assert bonding.events[-1] == Event(
+        "WithdrawFees", {"delegator": RECIPIENT, "recipient": RECIPIENT, "amount": 500}
+    )
+    with pytest.raises(Revert) as e3:
+        minter.trusted_withdraw_eth(OTHER, 301)  # _to.transfer of more than the balance
+    assert e3.value.reason == ""
+    assert minter.balance == 300

@@ -412,18 +412,28 @@ class Bonding:
             Event("UpdateTranscoderWithFees", {"transcoder": t, "fees": fees, "round": round})
         )
 
-    def withdraw_fees(self, caller: bytes) -> int:
-        """Pay out ``caller``'s credited fees through the Minter; returns the wei paid."""
+    def withdraw_fees(
+        self, caller: bytes, recipient: bytes | None = None, amount: int | None = None
+    ) -> int:
+        """``withdrawFees(recipient, amount)`` sent by ``caller``: pay ``amount`` wei (default:
+        all of the caller's fees) to ``recipient`` (default: the caller) through the Minter;
+        returns the wei paid. Checks and strings as BondingManager's (protocol-economics.md
+        §2); this model books every fee to the transcoder itself (no delegators)."""
         c = check_address("caller", caller)
-        amount = self.fees.get(c, 0)
-        if amount == 0:
-            raise Revert("no fees to withdraw")
+        to = c if recipient is None else check_address("recipient", recipient)
+        fees = self.fees.get(c, 0)
+        amt = fees if amount is None else check_uint("amount", amount)
+        if to == ZERO_ADDRESS:
+            raise Revert("invalid recipient")
+        if fees < amt:
+            raise Revert("insufficient fees to withdraw")
         if self.minter is None:
             raise InvalidInput("Bonding has no minter to withdraw from", name="minter")
-        self.minter.trusted_withdraw_eth(c, amount)
-        self.fees[c] = 0
-        self.fees_withdrawn += amount
-        return amount
+        self.minter.trusted_withdraw_eth(to, amt)
+        self.fees[c] = fees - amt
+        self.fees_withdrawn += amt
+        self.events.append(Event("WithdrawFees", {"delegator": c, "recipient": to, "amount": amt}))
+        return amt
 
     @property
     def fees_held(self) -> int:
