@@ -8,6 +8,8 @@ contain secrets.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 
 class PMError(Exception):
     """Base class of every error pm raises."""
@@ -136,6 +138,15 @@ class PaymentError(PMError):
 
 
 def _roles_checksum(addr: bytes) -> str:
+    if isinstance(addr, bytes):  # hashable: one keccak per sender, not per rejected ticket
+        return _roles_checksum_cached(addr)
+    from pm.crypto import to_checksum_address  # local import: crypto imports this module
+
+    return to_checksum_address(addr)
+
+
+@lru_cache(maxsize=4096)
+def _roles_checksum_cached(addr: bytes) -> str:
     from pm.crypto import to_checksum_address  # local import: crypto imports this module
 
     return to_checksum_address(addr)
