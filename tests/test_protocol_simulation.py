@@ -49,3 +49,35 @@ def test_chart(tmp_path: Path) -> None:
     out = write_chart(r, tmp_path / "economy.png")
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert r.proposal == "none"
+
+
+def test_module_main(tmp_path: Path, capsys: object) -> None:
+    from pm.protocol.simulation import main
+
+    out = tmp_path / "e.png"
+    assert (
+        main(
+            [
+                "--seed",
+                "2",
+                "--rounds",
+                "4",
+                "--orchestrators",
+                "2",
+                "--delegators",
+                "2",
+                "--chart",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    assert out.exists()
+    assert (
+        main(
+            ["--seed", "2", "--rounds", "3", "--orchestrators", "2", "--delegators", "1", "--json"]
+        )
+        == 0
+    )
+    printed = capsys.readouterr().out  # type: ignore[attr-defined]
+    assert '"conservation"' in printed and "winning tickets" in printed

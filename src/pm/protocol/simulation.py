@@ -383,3 +383,39 @@ def write_chart(result: EconomyResult, path: str | Path) -> Path:
     fig.savefig(out, dpi=110)
     plt.close(fig)
     return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m pm.protocol.simulation [--seed N] [--rounds N] [--chart PNG] [--json]``."""
+    import argparse
+    import json
+
+    d = EconomyConfig()
+    ap = argparse.ArgumentParser(prog="python -m pm.protocol.simulation", description=__doc__)
+    ap.add_argument("--seed", type=int, default=d.seed)
+    ap.add_argument("--rounds", type=int, default=d.rounds)
+    ap.add_argument("--orchestrators", type=int, default=d.orchestrators)
+    ap.add_argument("--delegators", type=int, default=d.delegators)
+    ap.add_argument("--chart", type=Path, default=None, metavar="PNG")
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args(argv)
+    result = run_economy(
+        replace(
+            d,
+            seed=args.seed,
+            rounds=args.rounds,
+            orchestrators=args.orchestrators,
+            delegators=args.delegators,
+        )
+    )
+    if args.json:
+        print(json.dumps(result.summary(), indent=2))
+    else:
+        print(result.format_table())
+    if args.chart is not None:
+        print(f"chart: {write_chart(result, args.chart)}")
+    return 0 if result.conservation.get("holds", False) else 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())
