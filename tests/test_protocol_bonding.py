@@ -781,3 +781,25 @@ def test_reward_and_unbond_with_hints_keep_pool_sorted(fx: BondingFixture) -> No
 #   empty revert a call to a codeless address gives; the contract test only checks that it reverts.
 # - slashTranscoder's penalty arithmetic: the Verifier is the null address on Arbitrum One, so the
 #   function is modelled (penalty, finder fee, burn, resign) but only its access check is tested.
+
+
+def test_checkpoints_reflect_reward_and_claim(fx: BondingFixture) -> None:
+    """A transcoder's checkpointed bondedAmount changes only after its own claim; reward()
+    checkpoints the new delegated stake and lastRewardRound."""
+    bm = fx.bm
+    bm.bond(T0, 1000, T0)
+    bm.transcoder(T0, 500_000, 0)
+    fx.at(101)
+    bm.reward(T0)
+    cp = fx.votes.last_for(T0)
+    assert cp is not None
+    assert (cp["bonded_amount"], cp["delegated_amount"], cp["last_reward_round"]) == (
+        1000,
+        2000,
+        101,
+    )
+    fx.at(102)
+    bm.claim_earnings(T0, 0)
+    cp = fx.votes.last_for(T0)
+    assert cp is not None and cp["bonded_amount"] == 2000 and cp["last_claim_round"] == 102
+    assert cp["start_round"] == 103
