@@ -223,3 +223,21 @@ def test_replayed_batch_formats_the_sender_address_once(monkeypatch: pytest.Monk
     texts = {str(res.error) for res in replay}
     assert len(texts) == 50 and all(real(snd.address) in t for t in texts)
     assert len(calls) <= 1
+
+
+# -- staging with bad arguments must not destroy the reserved credit (§8.2) ---------------------
+
+
+@pytest.mark.parametrize(
+    ("min_credit", "ev"), [(2, -1), (2.0, 1), (2, 1.5), ("2", 1), (Fraction(2), "1")]
+)
+def test_stage_update_with_bad_arguments_keeps_the_balance(min_credit: Any, ev: Any) -> None:
+    """Balance.stage_update reserved (zeroed) the balance before checking its arguments, so a
+    negative EV or a float amount raised only after the existing credit was gone: the
+    gateway lost the credit it had paid for."""
+    balances = Balances()
+    bal = balances.for_key(b"\x01" * 20, "m")
+    bal.credit(5)
+    with pytest.raises(PMError):
+        bal.stage_update(min_credit, ev)
+    assert bal.balance() == 5

@@ -252,10 +252,15 @@ class Balance:
     def stage_update(self, min_credit: Amount, ev: Amount | None) -> StagedUpdate:
         """Reserves (zeroes) the balance and returns the tickets needed to reach `min_credit`.
 
-        spec/protocol.md §8.2; `num_tickets` is the number of tickets to send.
+        spec/protocol.md §8.2; `num_tickets` is the number of tickets to send. The arguments
+        are checked before the balance is reserved, so bad input leaves the credit in place.
         """
+        minimum = _rat("min_credit", min_credit)
+        per_ticket = None if ev is None else _rat("ev", ev)
+        if per_ticket is not None and per_ticket < 0:
+            raise InvalidInput(f"ev must be >= 0, got {per_ticket}")
         existing = self._balances.reserve(self.addr, self.manifest_id)
-        return stage_tickets(existing, min_credit, ev)
+        return stage_tickets(existing, minimum, per_ticket)
 
 
 class BalanceUpdateStatus(enum.IntEnum):
