@@ -273,3 +273,33 @@ def test_wire_decoders_reject_non_bytes_with_pm_error(data: Any) -> None:
     if not isinstance(data, str):
         with pytest.raises(PMError):
             wire.decode_payment_header(data)
+
+
+# -- the CLI edge: ``pm decode VALUE`` on untrusted text -----------------------------------------
+
+decode_values = st.one_of(
+    calldata.filter(lambda d: isinstance(d, bytes)).map(lambda b: "0x" + b.hex()),
+    mutated(PAYMENT_BYTES).map(lambda b: base64.b64encode(b).decode()),
+    st.text(alphabet="0123456789abcdefxX+/=ABCD \n", max_size=80),
+    st.text(max_size=30),
+)
+
+
+@budget(150)
+@given(value=decode_values, as_json=st.booleans())
+def test_fuzz_decode_cli(value: str, as_json: bool) -> None:
+    import contextlib
+    import io
+    import json
+
+    from pm import cli
+
+    out, err = io.StringIO(), io.StringIO()
+    with fuzz_input("pm decode"), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        rc = cli.main(["decode"] + (["--json"] if as_json else []) + ["--", value])
+    assert rc in (0, 2)  # decoded, or one error line; never a traceback
+    assert "Traceback" not in out.getvalue() + err.getvalue()
+    if rc == 0 and as_json:
+        assert isinstance(json.loads(out.getvalue()), dict)
+    if rc == 2:
+        assert err.getvalue().count("\n") == 1
