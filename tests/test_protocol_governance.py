@@ -418,3 +418,25 @@ def test_votes_track_pending_stake_every_round() -> None:
         assert bv.total_supply() == bm.next_round_total_active_stake
         r = p.current_round
         assert bv.get_past_total_supply(r - 1) == bm.current_round_total_active_stake
+
+
+def test_treasury_min_delay_in_blocks() -> None:
+    from dataclasses import replace
+
+    p = Protocol(replace(UNIT_TEST, treasury_min_delay=30))
+    gov = p.governor
+    t1 = label("orch1")
+    p.register_transcoder(t1, 1000 * E18, 0, 0)
+    p.advance_rounds(2)
+    pid = gov.propose(t1, [Call(gov, "set_proposal_threshold", (5 * E18,))], "threshold")
+    p.advance_rounds(2)
+    gov.cast_vote(t1, pid, 1)
+    p.advance_rounds(10)
+    gov.queue(t1, pid)
+    with pytest.raises(Revert) as e:
+        gov.execute(t1, pid)
+    assert e.value.reason == "TimelockController: operation is not ready"
+    assert gov.state(pid) == ProposalState.QUEUED  # the failed execute changed nothing
+    p.advance_blocks(30)
+    gov.execute(t1, pid)
+    assert gov.proposal_threshold() == 5 * E18 and gov.state(pid) == ProposalState.EXECUTED

@@ -110,7 +110,7 @@ class Protocol:
         self.owner = owner
         self.token = LivepeerToken(admin=owner)
         self.rounds = RoundsManager(owner=owner, block_num=params.start_round * params.round_length)
-        self.treasury = Treasury(min_delay=params.treasury_min_delay)
+        self.treasury = Treasury(min_delay=params.treasury_min_delay, clock=self.rounds.block_num)
         self.minter = Minter(
             token=self.token,
             owner=owner,
