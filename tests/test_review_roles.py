@@ -241,3 +241,21 @@ def test_stage_update_with_bad_arguments_keeps_the_balance(min_credit: Any, ev: 
     with pytest.raises(PMError):
         bal.stage_update(min_credit, ev)
     assert bal.balance() == 5
+
+
+# -- receive checks the manifest id before it consumes nonces (§5.6, §8.1) ----------------------
+
+
+@pytest.mark.parametrize("manifest", [5, None, b"m"])
+def test_receive_rejects_a_bad_manifest_id_before_touching_state(manifest: Any) -> None:
+    """A non-str manifest id was only caught when crediting, after the nonces had been
+    recorded: the payment raised, and re-sending it correctly then failed with "already
+    seen" and credited nothing."""
+    r, snd, _ = _setup()
+    p = r.ticket_params(snd.address, Fraction(1))
+    batch = snd.create_batch(snd.start_session(p), 3)
+    with pytest.raises(InvalidType):
+        r.receive(batch, p.seed, Fraction(1), manifest_id=manifest)
+    res = r.receive(batch, p.seed, Fraction(1), manifest_id="m")
+    assert res.ok and res.credited == 3 * p.ev
+    assert r.balance(snd.address, "m") == 3 * p.ev

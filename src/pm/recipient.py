@@ -758,6 +758,12 @@ class Recipient:
                 value=batch,
             )
         check_uint("seed", seed)
+        if not isinstance(manifest_id, str):  # before any nonce is recorded
+            raise InvalidType(
+                f"manifest_id must be a str, not {type(manifest_id).__name__}",
+                name="manifest_id",
+                value=manifest_id,
+            )
         n = len(batch)
         if n == 0:
             return ReceiveResults()
