@@ -228,9 +228,9 @@ def _kill_when(proc: subprocess.Popen[bytes], out: Path, ready: Any) -> bool:
 
 
 def test_resume_after_sigkill_loses_no_winner_and_redeems_none_twice(tmp_path: Path) -> None:
-    args = ["--tickets", "14000", "--orchestrators", "3", "--seed", "21"]
+    args = ["--tickets", "10000", "--orchestrators", "3", "--seed", "21"]
     reference = tmp_path / "reference"
-    cfg = SimConfig(tickets=14000, orchestrators=3, seed=21)
+    cfg = SimConfig(tickets=10000, orchestrators=3, seed=21)
     expected = run_simulation(cfg, reference).summary
 
     out = tmp_path / "killed"
@@ -238,7 +238,7 @@ def test_resume_after_sigkill_loses_no_winner_and_redeems_none_twice(tmp_path: P
     # kill while streaming, once redemptions have started, and while only settling is left
     for ready in (
         lambda st: st.block_index >= 25,
-        lambda st: any(o.series and o.series[-1][2] > 0 for o in st.orchs) and not st.done,
+        lambda st: any(o.series and o.series[-1][3] > 0 for o in st.orchs) and not st.done,
         lambda st: st.workload_done and not st.done,
     ):
         proc = (

@@ -338,7 +338,8 @@ class _OrchState:
     work_refused: int = 0
     params: dict[tuple[int, int], int] = field(default_factory=dict)
     balances: dict[tuple[bytes, str], Fraction] = field(default_factory=dict)
-    series: list[tuple[int, int, int]] = field(default_factory=list)
+    # (block index, cumulative EV credited, face value of winners stored, payout realized)
+    series: list[tuple[int, int, int, int]] = field(default_factory=list)
 
 
 @dataclass
@@ -566,6 +567,7 @@ class Simulation:
             if o.up:
                 self.orchs[o.index] = _Orchestrator(self, o)
         chain.after_tx = self._save_chain
+        self._won_cache: dict[int, tuple[int, int]] = {}
 
     def random_bytes(self, n: int) -> bytes:
         """n bytes from the run's seeded RNG (the orchestrators' params seeds)."""
@@ -858,11 +860,24 @@ class Simulation:
         for o in st.orchs:
             fees = paid.fees.get(o.address, 0) if isinstance(paid, Bonding) else 0
             ev = o.ev_credited.numerator // o.ev_credited.denominator
-            o.series.append((st.block_index, ev, fees))
+            o.series.append((st.block_index, ev, self._won_value(o), fees))
         if len(st.orchs[0].series) > _MAX_POINTS:
             st.series_stride *= 2
             for o in st.orchs:
                 o.series = [p for p in o.series if p[0] % st.series_stride == 0]
+
+    def _won_value(self, o: _OrchState) -> int:
+        """Face value (wei) of the winners in the orchestrator's store (the last known value
+        while it is down); recomputed only when the number of winners changed."""
+        orch = self.orchs.get(o.index)
+        if orch is None:
+            return o.series[-1][2] if o.series else 0
+        n = sum(orch.store.counts().values())
+        cached = self._won_cache.get(o.index)
+        if cached is None or cached[0] != n:
+            cached = (n, sum(t.face_value for t in orch.store.tickets()))
+            self._won_cache[o.index] = cached
+        return cached[1]
 
     def _drain_cap(self) -> int:
         cfg = self.config
@@ -1226,38 +1241,77 @@ def _rat(x: Fraction) -> str:
 
 
 def _chart(path: Path, st: _State) -> Path | None:
-    """Cumulative expected value (dashed) vs realized payout (solid) per orchestrator, in ETH
-    over simulated minutes. Returns None when matplotlib is not installed."""
+    """Two panels over simulated minutes, in ETH. Top: per orchestrator, cumulative expected
+    value of the tickets it accepted (dashed) vs the payout it realized on chain (solid).
+    Bottom: all orchestrators: expected with the ±2σ band of Binomial(n, p) winners, the face
+    value won (when winners are stored) and the payout realized, which lags because a winner
+    is redeemed only after its params expired (40 blocks, 8 minutes). Returns None when
+    matplotlib is not installed."""
     try:
         import matplotlib
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
-    except ImportError:  # pragma: no cover - matplotlib is a dependency of the sim extra
+    except ImportError:  # pragma: no cover - matplotlib is a dependency of pm
         return None
     cfg = st.config
-    fig, ax = plt.subplots(figsize=(9, 5), dpi=110)
+    # plotting only: wei -> ETH and blocks -> minutes as floats at the very edge
+    eth = float(_WEI_PER_ETH)
+    minutes = cfg.block_seconds / 60
+    fig, (ax, total) = plt.subplots(
+        2, 1, figsize=(9, 7.5), dpi=110, sharex=True, gridspec_kw={"height_ratios": [3, 2]}
+    )
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for o in st.orchs:
         color = colors[o.index % len(colors)]
-        xs = [b * cfg.block_seconds / 60 for b, _, _ in o.series]
-        # plotting only: wei -> ETH as floats at the very edge
-        ev = [e / _WEI_PER_ETH for _, e, _ in o.series]
-        paid = [p / _WEI_PER_ETH for _, _, p in o.series]
+        xs = [b * minutes for b, _, _, _ in o.series]
         label = f"O{o.index} {to_checksum_address(o.address)[:8]}…"
-        ax.plot(xs, ev, linestyle="--", color=color, linewidth=1.2, label=f"{label} expected")
-        ax.step(xs, paid, where="post", color=color, linewidth=1.8, label=f"{label} realized")
+        ax.plot(
+            xs, [e / eth for _, e, _, _ in o.series], linestyle="--", color=color, linewidth=1.2,
+            label=f"{label} expected",
+        )  # fmt: skip
+        ax.step(
+            xs, [p / eth for _, _, _, p in o.series], where="post", color=color, linewidth=1.8,
+            label=f"{label} realized",
+        )  # fmt: skip
+    points = st.orchs[0].series
+    xs = [b * minutes for b, _, _, _ in points]
+    ev_total = [sum(o.series[i][1] for o in st.orchs) for i in range(len(points))]
+    won_total = [sum(o.series[i][2] for o in st.orchs) for i in range(len(points))]
+    paid_total = [sum(o.series[i][3] for o in st.orchs) for i in range(len(points))]
+    # Var(payout) = fv² n p (1-p) and EV = n p fv, so σ = sqrt(fv · EV · (1-p))
+    fv = cfg.face_value
+    q = 1 - cfg.ticket_ev / fv
+    sigma = [math.sqrt(fv * e * q) / eth for e in ev_total]
+    mean = [e / eth for e in ev_total]
+    total.fill_between(
+        xs, [m - 2 * sd for m, sd in zip(mean, sigma, strict=True)],
+        [m + 2 * sd for m, sd in zip(mean, sigma, strict=True)], color="tab:blue", alpha=0.15,
+        label="expected ± 2σ (binomial winners)",
+    )  # fmt: skip
+    total.plot(xs, mean, linestyle="--", color="tab:blue", linewidth=1.2, label="expected")
+    total.step(
+        xs, [w / eth for w in won_total], where="post", color="tab:orange", linewidth=1.4,
+        label="won (winners stored)",
+    )  # fmt: skip
+    total.step(
+        xs, [p / eth for p in paid_total], where="post", color="black", linewidth=1.8,
+        label="realized (redeemed on chain)",
+    )  # fmt: skip
     if st.crash is not None:
         c = st.crash
-        start, end = (
-            (b - cfg.start_block) * cfg.block_seconds / 60 for b in (c.block, c.restart_block)
-        )
-        ax.axvspan(start, end, color="grey", alpha=0.15, label=f"O{c.orch} crashed, restarting")
-    ax.set_xlabel("simulated minutes")
-    ax.set_ylabel("ETH")
+        start, end = ((b - cfg.start_block) * minutes for b in (c.block, c.restart_block))
+        total.axvspan(start, end, color="grey", alpha=0.15)
+        ax.axvspan(start, end, color="grey", alpha=0.15, label=f"O{c.orch} down (crash)")
     ax.set_title(f"pm simulate (seed {cfg.seed}): cumulative expected value vs realized payout")
-    ax.grid(True, alpha=0.3)
+    ax.set_ylabel("ETH per orchestrator")
+    total.set_ylabel("ETH, all orchestrators")
+    total.set_xlabel("simulated minutes (realized lags: redemption waits for params expiry)")
+    for axis in (ax, total):
+        axis.grid(True, alpha=0.3)
+        axis.set_ylim(bottom=0)
     ax.legend(fontsize=7, ncol=2, loc="upper left")
+    total.legend(fontsize=7, loc="upper left")
     fig.tight_layout()
     fig.savefig(path, metadata={"Software": None})
     plt.close(fig)
