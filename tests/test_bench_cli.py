@@ -344,3 +344,17 @@ def test_validate_threaded_irregular_sigs() -> None:
     assert many.won_flags[150] == 0
     with pytest.raises(InvalidInput):
         parallel.validate_batch_threaded(TEMPLATE, nonces, flat, 7, 2, irregular_sigs={n: b""})
+
+
+def test_runs_without_eth_account(monkeypatch: pytest.MonkeyPatch) -> None:
+    """eth-account is a dev extra: without it the eth columns are null and their checks skipped."""
+    monkeypatch.setattr(bench, "_eth_account_api", lambda: None)
+    config = BenchConfig(tickets=30, repeats=1, baseline_tickets=5, threads=2)
+    rows = {r.name: r for r in run_bench(config).rows}
+    for name in ("sign", "recover", "create-batch", "validate-batch", "validate-batch-2-threads"):
+        row = rows[name]
+        assert row.eth_account_us is None and row.ratio_eth_account is None
+        eth_checks = [c for c in row.checks if c.metric == "ratio_eth_account"]
+        assert eth_checks and all(c.met is None for c in eth_checks)
+        assert "ceiling" not in row.extra
+    assert rows["create-batch"].handmade_us is not None
