@@ -28,7 +28,7 @@
 
 #include "bv_point.h"
 #include "pm.h"
-#include "pm_internal.h"
+#include "bv_keccak.h"
 
 #define BV_W 5                       /* wNAF window */
 #define BV_TBL (1 << (BV_W - 2))     /* odd multiples P, 3P, ..., (2^(W-1) - 1) P */
@@ -331,6 +331,15 @@ static int carve(work_t *w, void *scratch, size_t scratch_len, size_t n) {
 
 static const char PERSONAL_PREFIX[] = "\x19" "Ethereum Signed Message:\n32"; /* spec §2.1 */
 
+/* digest = keccak("\x19Ethereum Signed Message:\n32" || keccak(flat)), spec/protocol.md §1.3,
+ * §2.1; flat already carries the ticket's nonce. */
+static void ticket_digest(const uint8_t *flat, size_t flatlen, uint8_t digest[32]) {
+    uint8_t msg[28 + 32];
+    memcpy(msg, PERSONAL_PREFIX, 28);
+    bv_keccak256(flat, flatlen, msg + 28);
+    bv_keccak256(msg, sizeof msg, digest);
+}
+
 static void put_nonce(uint8_t *flat, uint32_t nonce) {
     memset(flat + PM_NONCE_OFFSET, 0, 28);
     flat[PM_NONCE_OFFSET + 28] = (uint8_t)(nonce >> 24);
@@ -497,19 +506,17 @@ int pm_bv_validate_tickets(const uint8_t *flat_template, size_t flatlen, const u
         cand_t *c = &w.cand[nc++];
         if (c != &w.cand[i]) *c = w.cand[i];
         c->idx = i;
-        uint8_t h[32], digest[32];
+        uint8_t digest[32];
         put_nonce(flat, nonces[i]);
-        pm_keccak256_raw(flat, flatlen, h);
-        pm_keccak256_2((const uint8_t *)PERSONAL_PREFIX, 28, h, 32, digest);
+        ticket_digest(flat, flatlen, digest);
         bv_sc_set_b32(&c->z, digest);
     }
     x.ncand = nc;
     if (nc == 0) return PM_OK;
     {
-        uint8_t h[32], digest[32];
+        uint8_t digest[32];
         put_nonce(flat, nonces[anchor]);
-        pm_keccak256_raw(flat, flatlen, h);
-        pm_keccak256_2((const uint8_t *)PERSONAL_PREFIX, 28, h, 32, digest);
+        ticket_digest(flat, flatlen, digest);
         bv_sc_set_b32(&a0.z, digest);
     }
     /* 4. Montgomery batch inversion of every s_i and of r0. */

@@ -553,9 +553,22 @@ static void test_batches(int rounds) {
     printf("batches: %ld tickets compared\n", checked);
 }
 
+static void test_keccak(int rounds) {
+    uint8_t buf[700], a[32], b[32];
+    for (int it = 0; it < rounds; it++) {
+        size_t len = (size_t)(rnd64() % sizeof buf);
+        if (it < 3) len = (size_t[]){0, 135, 136}[it];
+        rnd_bytes(buf, len);
+        bv_keccak256(buf, len, a);
+        CHECK(pm_keccak256(buf, len, b) == PM_OK, "pm_keccak256");
+        CHECK(memcmp(a, b, 32) == 0, "bv_keccak256 len=%zu", len);
+    }
+}
+
 int main(int argc, char **argv) {
     int rounds = argc > 2 ? atoi(argv[2]) : 200;
     if (argc > 3) rng_state ^= (uint64_t)strtoull(argv[3], NULL, 0);
+    test_keccak(rounds * 5);
     test_field(rounds * 10);
     test_scalar(rounds * 10);
     test_points(rounds);
