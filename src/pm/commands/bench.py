@@ -176,7 +176,8 @@ def _print_table(report: BenchReport) -> None:
         title=(
             f"pm bench: {m['tickets']} tickets, {m['threads']} threads, best of {m['repeats']}; "
             f"µs per ticket ({m['cpu_count']} CPUs, Python {m['python']}, "
-            f"coincurve {m['coincurve']}, eth-account {m['eth_account'] or 'missing'})"
+            f"coincurve {m['coincurve']}, eth-account {m['eth_account'] or 'missing'}, "
+            f"load average {m['load_average']})"
         ),
         box=box.SIMPLE_HEAVY,
     )
