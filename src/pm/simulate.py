@@ -103,6 +103,7 @@ __all__ = [
     "CHAIN_FILE",
     "DEFAULT_OUT",
     "FAULT_KINDS",
+    "MAX_TICKETS_PER_PAYMENT",
     "STATE_FILE",
     "Progress",
     "SimConfig",
@@ -584,11 +585,14 @@ class Simulation:
     ) -> Simulation:
         """A fresh run in ``out_dir``; earlier simulation files there are removed."""
         out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        for name in (STATE_FILE, CHAIN_FILE, SUMMARY_FILE, PERF_FILE, CHART_FILE):
-            (out / name).unlink(missing_ok=True)
-        for p in out.glob(_STORE_GLOB):
-            p.unlink()
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+            for name in (STATE_FILE, CHAIN_FILE, SUMMARY_FILE, PERF_FILE, CHART_FILE):
+                (out / name).unlink(missing_ok=True)
+            for p in out.glob(_STORE_GLOB):
+                p.unlink()
+        except OSError as e:
+            raise SimError(f"cannot use {out} as the run directory: {e}") from e
         cfg = config
         rng = random.Random(cfg.seed)
         orch_keys = [_derive_key(cfg.seed, b"orchestrator", i) for i in range(cfg.orchestrators)]
@@ -945,12 +949,17 @@ class Simulation:
     def _stream_block(self, crash_now: set[int]) -> None:
         st = self.state
         cfg = self.config
+        refused = sum(st.gateway_refused.values())
+        paid = sum(o.payments for o in st.orchs)
         for k in range(cfg.streams_per_orchestrator):
             for o in st.orchs:
                 if cfg.duration is None and st.tickets_minted >= cfg.tickets:
                     return
                 self._pay(o, f"stream-{o.index}-{k}", o.index in crash_now)
                 crash_now.discard(o.index)
+        if sum(o.payments for o in st.orchs) == paid and sum(st.gateway_refused.values()) > refused:
+            st.workload_done = True  # nobody could be paid this block: out of funds
+            st.stop_reason = "stopped: no payment was possible (gateway funds exhausted?)"
 
     def _pay(self, o: _OrchState, manifest: str, crash_after: bool) -> None:
         st = self.state
