@@ -89,3 +89,18 @@ def test_validate_batch_rejects_non_mapping_irregular_sigs(irregular: Any) -> No
     sig = SIGNER.sign(TEMPLATE.with_nonce(1).hash())
     with pytest.raises(PMError):
         validate_batch(TEMPLATE, [1], [sig], None, irregular_sigs=irregular)
+
+
+# -- TicketBatch keeps only non-65-byte signatures in irregular_sigs ---------------------------
+
+
+def test_batch_refuses_a_65_byte_signature_in_irregular_sigs() -> None:
+    """irregular_sigs stands for signatures that are NOT 65 bytes (validate marks every entry
+    BAD_LENGTH while sig(i) returns it). A 65-byte entry made the two disagree: sig(0) gave a
+    valid signature that validate() reported as 'invalid signature length', so a recipient
+    rejected a correctly signed ticket. The constructor refuses such an entry."""
+    good = SIGNER.sign(TEMPLATE.with_nonce(1).hash())
+    with pytest.raises(PMError):
+        TicketBatch(PARAMS, SIGNER.address, ExpirationParams(), [1], bytes(65), {0: good})
+    ok = TicketBatch(PARAMS, SIGNER.address, ExpirationParams(), [1], bytes(65), {0: good[:64]})
+    assert ok.sig(0) == good[:64]

@@ -418,6 +418,15 @@ class TicketBatch:
             _irregular_index(i, len(nonces)): check_bytes("sig", s)
             for i, s in self.irregular_sigs.items()
         }
+        for i, s in irregular.items():
+            # validate() reports every irregular entry as BAD_LENGTH while sig(i) returns it:
+            # a 65-byte one would be a good signature that validation rejects.
+            if len(s) == 65:
+                raise InvalidInput(
+                    f"irregular_sigs[{i}] is 65 bytes: put it in the flat signatures instead",
+                    name="irregular_sigs",
+                    value=i,
+                )
         _set(self, "irregular_sigs", irregular)
 
     @classmethod
