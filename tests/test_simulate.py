@@ -313,3 +313,24 @@ def test_amount_parser_rejects(text: str) -> None:
 
     with pytest.raises(argparse.ArgumentTypeError):
         _wei(text)
+
+
+def test_gateway_running_out_of_deposit_pays_from_reserve_and_stops(tmp_path: Path) -> None:
+    cfg = SimConfig(tickets=20000, deposit=5 * 10**15, reserve=5 * 10**15, seed=2)
+    s = run_simulation(cfg, tmp_path).summary
+    assert s["stop_reason"].startswith("stopped: no payment was possible")
+    assert s["tickets"]["minted"] < cfg.tickets
+    g = s["gateway"]
+    assert g["deposit_left_wei"] == "0"
+    assert int(g["reserve_left_wei"]) < cfg.reserve  # winners beyond the deposit hit the reserve
+    assert g["refused_payments"] == {
+        "TicketFaceValueTooHigh": cfg.orchestrators * cfg.streams_per_orchestrator
+    }
+    c = s["conservation"]
+    assert c["holds"] is True
+    assert int(c["funded_wei"]) == int(c["paid_out_wei"]) + int(c["left_in_broker_wei"])
+    # every winner reached a final state; none is left pending
+    winners = _winners(tmp_path, cfg.orchestrators)
+    assert winners and not any(
+        st in (TicketState.QUEUED, TicketState.SUBMITTED) for st in winners.values()
+    )
