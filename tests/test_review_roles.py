@@ -259,3 +259,21 @@ def test_receive_rejects_a_bad_manifest_id_before_touching_state(manifest: Any) 
     res = r.receive(batch, p.seed, Fraction(1), manifest_id="m")
     assert res.ok and res.credited == 3 * p.ev
     assert r.balance(snd.address, "m") == 3 * p.ev
+
+
+# -- Sender checks its signer up front -----------------------------------------------------------
+
+
+class _BadAddressSigner:
+    address = 5  # bytes(5) would be five zero bytes
+
+    def sign(self, msg32: bytes) -> bytes:
+        return bytes(65)
+
+
+@pytest.mark.parametrize("signer", [object(), "0xabc", _BadAddressSigner()])
+def test_sender_rejects_a_signer_without_a_20_byte_address(signer: Any) -> None:
+    """Sender(signer, …) did bytes(signer.address): a non-signer died with AttributeError,
+    and an int address silently became zero bytes, only failing later inside create_batch."""
+    with pytest.raises(PMError):
+        Sender(signer, GO_LIVEPEER_POLICY, InMemoryChain())

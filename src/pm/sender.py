@@ -37,6 +37,7 @@ from pm.errors import (
     TicketSigningError,
     TotalTicketEVTooHigh,
 )
+from pm.evm import check_address
 from pm.pricing import MAX_WIN_PROB, expected_value
 from pm.ticket import ExpirationParams, Ticket, TicketBatch, TicketParams
 
@@ -185,8 +186,14 @@ class Sender:
                 name="policy",
                 value=policy,
             )
+        if not isinstance(signer, Signer):
+            raise InvalidType(
+                f"signer must have .address and .sign(), not {type(signer).__name__}",
+                name="signer",
+                value=type(signer).__name__,
+            )
         self._signer = signer
-        self._address = bytes(signer.address)
+        self._address = check_address("signer.address", signer.address)
         self.policy = policy
         self.chain = chain
         self._sessions: dict[str, _Session] = {}
