@@ -16,14 +16,13 @@ from typing import Any
 
 import pytest
 
+import pm
 from pm.broker import Bonding, BrokerChain
 from pm.cli import main
 from pm.commands.simulate import _wei
 from pm.pricing import MAX_WIN_PROB, win_prob_for
 from pm.simulate import CHAIN_FILE, STATE_FILE, SimConfig, SimError, run_simulation
 from pm.store import SQLiteTicketStore, TicketState
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def _load_checkpoint(out: Path) -> tuple[Any, BrokerChain]:
@@ -198,7 +197,8 @@ def test_config_rejects_a_round_too_short_to_redeem() -> None:
 
 
 def _spawn(*args: str) -> subprocess.Popen[bytes]:
-    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
+    # the subprocess imports the same pm as this test (installed or in-tree with its build)
+    env = dict(os.environ, PYTHONPATH=str(Path(pm.__file__).resolve().parent.parent))
     return subprocess.Popen(
         [sys.executable, "-m", "pm", "simulate", "--quiet", *args],
         env=env,

@@ -1196,7 +1196,7 @@ class Simulation:
                 "last": chain.rounds.block,
                 "streaming": st.streaming_blocks,
                 "total": st.block_index,
-                "rounds": chain.rounds.current_round() - cfg.start_block // cfg.round_length,
+                "rounds": chain.rounds.current_round() - cfg.start_block // cfg.round_length + 1,
                 "simulated_seconds": st.block_index * cfg.block_seconds,
             },
             "tickets": {

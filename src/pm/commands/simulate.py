@@ -201,9 +201,10 @@ def _print_summary(result: SimResult) -> None:
     cfg = s["config"]
     blocks = s["blocks"]
     console.print(
-        f"[bold]pm simulate[/bold] seed {cfg['seed']}: {cfg['orchestrators']} orchestrators, "
-        f"{blocks['total']} L1 blocks ({blocks['simulated_seconds'] // 60} simulated minutes, "
-        f"{blocks['rounds']} rounds), {s['stop_reason']}"
+        f"[bold]pm simulate[/bold] (seed {cfg['seed']}): {cfg['orchestrators']} orchestrators, "
+        f"{cfg['streams_per_orchestrator']} live streams each\n"
+        f"{blocks['total']} L1 blocks = {blocks['simulated_seconds'] // 60} simulated minutes, "
+        f"{blocks['rounds']} rounds: {s['stop_reason']}"
     )
 
     tickets = Table(title="Tickets", show_header=False, title_justify="left", box=box.SIMPLE)
