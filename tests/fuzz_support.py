@@ -40,10 +40,18 @@ def fuzz_input(target: str) -> Iterator[None]:
             REJECTED[target] += 1
 
 
+def mark_rejected(target: str) -> None:
+    """Count an input that ``target`` refused without raising (an error response or exit
+    code), so the summary's rejection count means the same for every target."""
+    with _lock:
+        REJECTED[target] += 1
+
+
 def summary_lines() -> list[str]:
-    """``fuzz <target>: N inputs (R rejected with PMError)`` per target, sorted by name."""
+    """``fuzz <target>: N inputs (R rejected)`` per target, sorted by name; rejected means a
+    PMError (or an error response/exit code, see :func:`mark_rejected`)."""
     return [
-        f"fuzz {target}: {n} inputs ({REJECTED[target]} rejected with PMError)"
+        f"fuzz {target}: {n} inputs ({REJECTED[target]} rejected)"
         for target, n in sorted(COUNTS.items())
     ]
 

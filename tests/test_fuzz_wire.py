@@ -15,7 +15,7 @@ from fractions import Fraction
 from typing import Any
 
 import pytest
-from fuzz_support import budget, edge_bytes, fuzz_input, junk, mostly
+from fuzz_support import budget, edge_bytes, fuzz_input, junk, mark_rejected, mostly
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -303,3 +303,4 @@ def test_fuzz_decode_cli(value: str, as_json: bool) -> None:
         assert isinstance(json.loads(out.getvalue()), dict)
     if rc == 2:
         assert err.getvalue().count("\n") == 1
+        mark_rejected("pm decode")
