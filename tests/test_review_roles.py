@@ -11,11 +11,21 @@ from fractions import Fraction
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pm.accounting import Balances
 from pm.chain import InMemoryChain, SenderInfo
 from pm.crypto import PrivateKeySigner
-from pm.errors import InvalidRecipientRand, InvalidType, PMError
+from pm.errors import (
+    InvalidRecipientRand,
+    InvalidTicketSignature,
+    InvalidType,
+    NonceAlreadySeen,
+    PMError,
+    TicketParamsExpired,
+    TooManyNonces,
+)
 from pm.recipient import (
     ETHEREUM_MAINNET,
     Recipient,
@@ -24,7 +34,7 @@ from pm.recipient import (
     recipient_rand_hash,
 )
 from pm.sender import GO_LIVEPEER_POLICY, Sender
-from pm.ticket import TicketBatch, TicketParams
+from pm.ticket import TicketBatch, TicketParams, is_winning
 
 SECRET = bytes(range(0x40, 0x60))
 KEY = bytes(range(1, 33))
@@ -277,3 +287,96 @@ def test_sender_rejects_a_signer_without_a_20_byte_address(signer: Any) -> None:
     and an int address silently became zero bytes, only failing later inside create_batch."""
     with pytest.raises(PMError):
         Sender(signer, GO_LIVEPEER_POLICY, InMemoryChain())
+
+
+# -- receive matches a ticket-by-ticket model of go-livepeer's ProcessPayment (§5.4-§5.6) -------
+
+
+_FORGER = PrivateKeySigner(bytes(range(2, 34)))
+
+
+def _wins(sig: bytes, p: TicketParams, sender: bytes) -> bool:
+    rand = recipient_rand(
+        SECRET,
+        p.seed,
+        sender,
+        p.face_value,
+        p.win_prob,
+        p.expiration_block,
+        p.price_per_pixel,
+        p.expiration_params.aux_data if p.expiration_params else b"",
+    )
+    return is_winning(sig, rand, p.win_prob)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 1),  # which params (two sessions share one recipient)
+            st.lists(st.integers(0, 40), min_size=1, max_size=10),  # nonces, duplicates allowed
+            st.sets(st.integers(0, 5), max_size=2),  # positions signed by the wrong key
+            st.integers(0, 25),  # L1 blocks to advance before the payment
+        ),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_receive_matches_a_per_ticket_model(payments: list[Any]) -> None:
+    """The batched receive (one native call, a set-based fast path) must give, ticket by
+    ticket, what go-livepeer's loop gives: signature errors skip the nonce check, nonces are
+    unique per recipientRand up to the limit (here 6), expiry after the nonce, credit of the
+    exact EV until the payment's first error, winners reported even with nonce/expiry
+    errors, and nonce sets dropped once their params expire."""
+    limit = 6
+    # face value capped at 2 × EV: win probability ≈ 1/2, so winners show up
+    cfg = RecipientConfig(
+        redeem_gas=1, ticket_ev=10**9, max_face_value=2 * 10**9, max_sender_nonces=limit
+    )
+    r, snd, chain = _setup(cfg)
+    params = [r.ticket_params(snd.address, Fraction(1)) for _ in range(2)]
+    seen: dict[bytes, set[int]] = {}
+    expiry: dict[bytes, int] = {}
+    cleaned = chain.l1_block
+    for which, nonces, forged, advance in payments:
+        p = params[which]
+        chain.advance(advance)
+        last = chain.l1_block
+        if last > cleaned:  # go-livepeer cleans the nonce sets on each NEW L1 block
+            cleaned = last
+            for key in [k for k, e in expiry.items() if e <= last]:
+                del seen[key], expiry[key]
+        template = p.ticket(snd.address, 0, p.expiration_params)
+        sigs = [
+            (_FORGER if i in forged else PrivateKeySigner(KEY)).sign(template.with_nonce(n).hash())
+            for i, n in enumerate(nonces)
+        ]
+        batch = TicketBatch.from_signatures(p, snd.address, p.expiration_params, nonces, sigs)
+        before = r.balance(snd.address) or Fraction(0)
+        res = r.receive(batch, p.seed, Fraction(1))
+        credited = Fraction(0)
+        clean = True
+        for i, n in enumerate(nonces):
+            got = res[i]
+            want: type[Exception] | None = None
+            if i in forged:
+                want = InvalidTicketSignature
+            else:
+                s = seen.setdefault(p.recipient_rand_hash, set())
+                expiry.setdefault(p.recipient_rand_hash, p.expiration_block)
+                if n in s:
+                    want = NonceAlreadySeen
+                elif len(s) >= limit:
+                    want = TooManyNonces
+                else:
+                    s.add(n)
+                    if p.expiration_block <= last:
+                        want = TicketParamsExpired
+            assert type(got.error) is (want or type(None)), (i, n, got.error)
+            clean = clean and want is None
+            assert got.credited == clean
+            if clean:
+                credited += p.ev
+            assert got.won is (i not in forged and _wins(sigs[i], p, snd.address))
+        assert res.credited == credited
+        assert (r.balance(snd.address) or Fraction(0)) - before == credited
