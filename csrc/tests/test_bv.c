@@ -511,7 +511,7 @@ static void test_batches(int rounds) {
         memcpy(flat + 20, sender, 20);
         memset(flat + 72, 0, 32);
         flat[72] = (uint8_t)(rnd64() % 256); /* winProb: some tickets win */
-        size_t n = (size_t[]){1, 2, 3, 5, 16, 17, 64, 100}[rnd64() % 8];
+        size_t n = (size_t[]){1, 2, 3, 5, 16, 17, 64, 100, 49, 300}[rnd64() % 10];
         if (it % 50 == 0) n = 1024;
         for (size_t i = 0; i < n; i++) nonces[i] = (uint32_t)(i + 1 + rnd64() % 3 * 1000);
         CHECK(pm_create_tickets(key, flat, flatlen, nonces, n, NULL, sigs) == PM_OK, "create");
@@ -525,6 +525,17 @@ static void test_batches(int rounds) {
             mutate(sigs + 65 * i, &nonces[i], osigs + 65 * i, (int)(rnd64() % 13));
         }
         rnd_bytes(weights, PM_BV_WEIGHT_LEN * n);
+        if (it % 5 == 2 && n >= 2) {
+            /* Exceptional sums: equal weights everywhere, duplicated tickets (same R twice in
+             * one bucket: a doubling) and parity flips of duplicates (R and -R: cancel). */
+            for (size_t i = 1; i < n; i++) memcpy(weights + PM_BV_WEIGHT_LEN * i, weights, PM_BV_WEIGHT_LEN);
+            for (size_t i = 0; i + 1 < n; i += 2) {
+                if (rnd64() % 3 == 0) continue;
+                memcpy(sigs + 65 * (i + 1), sigs + 65 * i, 65);
+                nonces[i + 1] = nonces[i];
+                if (rnd64() % 4 == 0) sigs[65 * (i + 1) + 64] ^= 27 ^ 28;
+            }
+        }
         uint8_t rand32[32];
         rnd_bytes(rand32, 32);
         const uint8_t *rp = (it % 4 == 0) ? NULL : rand32;
