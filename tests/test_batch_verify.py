@@ -329,6 +329,28 @@ def test_zero_weights_still_sound() -> None:
     assert got.status_codes == validate_batch(template, nonces, sigs, None).status_codes
 
 
+def test_duplicates_and_opposites_with_equal_weights() -> None:
+    """Equal weights for every ticket put equal points (a repeated ticket) and opposite points
+    (its parity flip) into the same buckets: the doubling and cancellation cases of the bucket
+    sums, which must not change any verdict."""
+    rng = random.Random(9)
+    for n in (64, 130):
+        template, nonces, sigs, _ = _batch(rng, n, [(3, "r"), (n - 1, "wrong_signer")])
+        flat = bytearray(sigs)
+        for i in range(0, n - 1, 2):
+            flat[65 * (i + 1) : 65 * (i + 2)] = flat[65 * i : 65 * (i + 1)]
+            nonces[i + 1] = nonces[i]
+            if i % 8 == 4:
+                flat[65 * (i + 1) + 64] ^= 27 ^ 28
+        one = rng.randbytes(40)
+        got = validate_batch_same_sender(
+            template, nonces, bytes(flat), 5, min_batch=1, randbytes=lambda k, w=one: w * (k // 40)
+        )
+        want = validate_batch(template, nonces, bytes(flat), 5)
+        assert got == want
+        assert got.status_codes.count(SigStatus.OK) > n // 2
+
+
 @pytest.mark.skipif(not os.environ.get("PM_BV_LONG"), reason="long run: set PM_BV_LONG=1")
 def test_long_differential_run() -> None:
     rng = random.Random(int(os.environ.get("PM_BV_SEED", "0")))
