@@ -24,6 +24,7 @@
 
 #include <dlfcn.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1023,6 +1024,87 @@ static void test_bv(void) {
 }
 #endif
 
+/* ---------------------------------------------------------------- threads */
+
+/* 8 threads share one template, one sender and the installed libsecp256k1 table, and each
+ * creates and validates its own batch (and runs the batch verifier); results must equal the
+ * single-threaded ones. Under -fsanitize=thread (run.sh's second build) any data race in the
+ * core is a report. */
+#define N_THREADS 8
+#define PER_THREAD 64
+
+typedef struct {
+    const uint8_t *key, *flat, *sender, *rand32;
+    size_t flen;
+    uint32_t nonces[PER_THREAD];
+    uint8_t sigs[65 * PER_THREAD], hashes[32 * PER_THREAD], status[PER_THREAD], won[PER_THREAD];
+    int rc_create, rc_validate, rc_bv;
+    uint8_t bv_status[PER_THREAD], bv_won[PER_THREAD];
+} thread_job;
+
+static void *thread_main(void *arg) {
+    thread_job *j = arg;
+    j->rc_create = pm_create_tickets(j->key, j->flat, j->flen, j->nonces, PER_THREAD, j->hashes,
+                                     j->sigs);
+    j->rc_validate = pm_validate_tickets(j->flat, j->flen, j->nonces, j->sigs, PER_THREAD,
+                                         j->sender, j->rand32, j->status, j->won);
+    j->rc_bv = PM_OK;
+#ifdef PM_TEST_HAVE_BV
+    size_t need = pm_bv_scratch_size(PER_THREAD);
+    uint8_t *scratch = malloc(need), weights[PM_BV_WEIGHT_LEN * PER_THREAD];
+    for (size_t i = 0; i < sizeof weights; i++) weights[i] = (uint8_t)(i * 31 + j->nonces[0]);
+    j->rc_bv = scratch == NULL ? PM_ERR_ARG
+                               : pm_bv_validate_tickets(j->flat, j->flen, j->nonces, j->sigs,
+                                                        PER_THREAD, j->sender, j->rand32, weights,
+                                                        scratch, need, j->bv_status, j->bv_won);
+    free(scratch);
+#endif
+    return NULL;
+}
+
+static void test_threads(void) {
+    uint8_t key[32], sender[20], recipient[20], wp[32], rrh[32], rand32[32], tpl[PM_FLAT_WITH_AUX];
+    random_seckey(key);
+    CHECK_RC(pm_seckey_address(key, sender), PM_OK);
+    unhex(RECIPIENT_HEX, recipient, 20);
+    memset(wp, 0, 32);
+    wp[0] = 0x80;
+    rng_fill(rrh, 32);
+    rng_fill(rand32, 32);
+    size_t flen = make_flat(tpl, recipient, sender, 5, wp, 0, rrh, NULL);
+    static thread_job jobs[N_THREADS];
+    pthread_t tids[N_THREADS];
+    for (int t = 0; t < N_THREADS; t++) {
+        thread_job *j = &jobs[t];
+        memset(j, 0, sizeof *j);
+        j->key = key;
+        j->flat = tpl;
+        j->flen = flen;
+        j->sender = sender;
+        j->rand32 = rand32;
+        for (int i = 0; i < PER_THREAD; i++) j->nonces[i] = (uint32_t)(t * PER_THREAD + i);
+    }
+    for (int t = 0; t < N_THREADS; t++)
+        CHECK(pthread_create(&tids[t], NULL, thread_main, &jobs[t]) == 0);
+    for (int t = 0; t < N_THREADS; t++) CHECK(pthread_join(tids[t], NULL) == 0);
+    for (int t = 0; t < N_THREADS; t++) {
+        thread_job *j = &jobs[t];
+        uint8_t sigs[65 * PER_THREAD], st[PER_THREAD], won[PER_THREAD];
+        CHECK(j->rc_create == PM_OK && j->rc_validate == PM_OK && j->rc_bv == PM_OK);
+        CHECK_RC(pm_create_tickets(key, tpl, flen, j->nonces, PER_THREAD, NULL, sigs), PM_OK);
+        CHECK(memcmp(sigs, j->sigs, sizeof sigs) == 0);
+        CHECK_RC(pm_validate_tickets(tpl, flen, j->nonces, sigs, PER_THREAD, sender, rand32, st,
+                                     won),
+                 PM_OK);
+        CHECK(memcmp(st, j->status, PER_THREAD) == 0 && memcmp(won, j->won, PER_THREAD) == 0);
+        for (int i = 0; i < PER_THREAD; i++) CHECK(j->status[i] == PM_OK);
+#ifdef PM_TEST_HAVE_BV
+        CHECK(memcmp(st, j->bv_status, PER_THREAD) == 0);
+        CHECK(memcmp(won, j->bv_won, PER_THREAD) == 0);
+#endif
+    }
+}
+
 /* ---------------------------------------------------------------- main */
 
 /* Runs one group and prints how many checks (and failures) it made, so CI logs show what ran. */
@@ -1059,6 +1141,7 @@ int main(int argc, char **argv) {
 #else
     printf("csrc/tests: batch verification not built (no compiling csrc/bv_*.c)\n");
 #endif
+    RUN(test_threads);
 
     secp_context_destroy(secp_ctx);
     printf("csrc/tests: %lu checks, %lu failures\n", n_checks, n_failures);
