@@ -548,9 +548,13 @@ static int mark_ok(ctx_t *x, size_t lo, size_t hi) {
         x->status[i] = PM_OK;
         x->won[i] = 0;
         if (x->rand32 != NULL) {
-            int rc = pm_win_check(x->sigs + PM_SIG_LEN * i, PM_SIG_LEN, x->rand32, x->flat + 72,
-                                  x->won + i);
-            if (rc != PM_OK) return rc;
+            /* spec/protocol.md §3: keccak(sig || u256(rand)) < winProb (template bytes 72..104),
+             * the same test as pm_win_check, on the unrolled Keccak */
+            uint8_t msg[PM_SIG_LEN + 32], h[32];
+            memcpy(msg, x->sigs + PM_SIG_LEN * i, PM_SIG_LEN);
+            memcpy(msg + PM_SIG_LEN, x->rand32, 32);
+            bv_keccak256(msg, sizeof msg, h);
+            x->won[i] = memcmp(h, x->flat + 72, 32) < 0;
         }
     }
     return PM_OK;
