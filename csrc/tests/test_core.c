@@ -75,17 +75,12 @@ static void rng_fill(uint8_t *p, size_t n) {
     for (size_t i = 0; i < n; i++) p[i] = (uint8_t)rng_next();
 }
 
-/* A heap copy of exactly n bytes (ASan flags any access outside it). n == 0 gives a
- * zero-sized block: any dereference is a report. */
+/* A heap copy of exactly n bytes (ASan flags any access outside it). n == 0 gives a zero-sized
+ * block (glibc and ASan return a unique pointer): any dereference is a report. */
 static uint8_t *exact(const uint8_t *src, size_t n) {
-    uint8_t *p = malloc(n ? n : 1);
-    if (p == NULL) abort();
+    uint8_t *p = malloc(n);
+    if (p == NULL && n != 0) abort();
     if (n) memcpy(p, src, n);
-    if (n == 0) {
-        free(p);
-        p = malloc(0);
-        if (p == NULL) p = (uint8_t *)malloc(1); /* malloc(0) may return NULL */
-    }
     return p;
 }
 
@@ -136,12 +131,14 @@ static void *must_sym(const char *name) {
     return p;
 }
 
-/* Casting an object pointer from dlsym to a function pointer is what POSIX prescribes. */
+/* dlsym returns an object pointer; POSIX guarantees it converts to the function pointer. Going
+ * through a variable of the table's declared type makes the compiler check each field's type. */
 #define LOAD(field, type, name)                                                             \
     do {                                                                                    \
         void *sym_ = must_sym(name);                                                        \
-        memcpy(&api.field, &sym_, sizeof sym_);                                             \
-        (void)sizeof(type);                                                                 \
+        type fn_;                                                                           \
+        memcpy(&fn_, &sym_, sizeof fn_);                                                    \
+        api.field = fn_;                                                                    \
     } while (0)
 
 static void load_secp(const char *path) {
