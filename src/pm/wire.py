@@ -353,6 +353,19 @@ class OrchestratorInfo:
             raise InvalidType("transcoder must be a str", name="transcoder", value=self.transcoder)
         if self.address != b"":
             check_address("address", self.address)
+        for name, value, cls in (
+            ("ticket_params", self.ticket_params, WireTicketParams),
+            ("price_info", self.price_info, PriceInfo),
+            ("auth_token", self.auth_token, AuthToken),
+        ):
+            if value is not None and not isinstance(value, cls):
+                raise InvalidType(f"{name} must be {cls.__name__} or None", name=name, value=value)
+        if not isinstance(self.capabilities_prices, tuple):
+            raise InvalidType(
+                "capabilities_prices must be a tuple",
+                name="capabilities_prices",
+                value=self.capabilities_prices,
+            )
         for p in self.capabilities_prices:
             if not isinstance(p, PriceInfo):
                 raise InvalidType(
