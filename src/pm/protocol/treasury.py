@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from pm.crypto import keccak256
 from pm.evm import Event, Revert
 
 from ._journal import JDict, JList, Journaled, external
@@ -62,8 +63,10 @@ class Treasury(Journaled):
         self._governors[governor] = True
 
     def _only_role(self, sender: bytes, role: str) -> None:
+        # OZ AccessControl._checkRole: the role is shown as its 32-byte id, keccak256(name)
         if not self._governors.get(sender, False):
-            raise Revert(f"AccessControl: account 0x{sender.hex()} is missing role {role}")
+            role_id = keccak256(role.encode()).hex()
+            raise Revert(f"AccessControl: account 0x{sender.hex()} is missing role 0x{role_id}")
 
     def get_timestamp(self, op_id: bytes) -> int:
         return self._timestamps.get(op_id, 0)
