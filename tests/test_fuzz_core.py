@@ -489,3 +489,40 @@ def test_irregular_signature_indices_are_checked() -> None:
 def test_from_signatures_rejects_missing_nonces_with_pm_error() -> None:
     with pytest.raises(InvalidType):
         TicketBatch.from_signatures(PARAMS, SIGNER.address, EXP, None, [])  # type: ignore[arg-type]
+
+
+# -- pricing helpers ----------------------------------------------------------------------------
+
+
+@budget(150)
+@given(
+    value=mostly(
+        st.one_of(st.fractions(), st.integers(-(2**300), 2**300), st.just(Fraction(10**5000, 3))),
+        junk,
+    ),
+    decimals=mostly(st.integers(-3, 40), st.one_of(st.sampled_from([4300, 4301, 10**9]), junk)),
+)
+def test_fuzz_format_rat(value: Any, decimals: Any) -> None:
+    from pm.pricing import format_rat
+
+    with fuzz_input("pricing.format_rat"):
+        text = format_rat(value, decimals)
+        whole, _, frac = text.lstrip("-").partition(".")
+        assert whole.isdigit() and len(frac) == max(decimals, 0)
+        # Rounded half away from zero: within half a unit of the last digit of the exact value.
+        shown = Fraction(int(whole + frac), 10 ** len(frac)) * (-1 if text.startswith("-") else 1)
+        assert abs(shown - Fraction(value)) <= Fraction(1, 2 * 10 ** max(decimals, 0))
+
+
+def test_format_rat_refuses_unprintable_precision_with_pm_error() -> None:
+    """Found by the fuzzer: 10**9 decimals computed 10**(10**9) (effectively a hang) and 5000
+    decimals raised CPython's int -> str ValueError; both are InvalidInput now."""
+    from pm.pricing import format_rat
+
+    with pytest.raises(InvalidInput):
+        format_rat(Fraction(1, 3), 10**9)
+    with pytest.raises(InvalidInput):
+        format_rat(Fraction(1, 3), 5000)
+    with pytest.raises(InvalidInput):
+        format_rat(Fraction(10**5000, 3), 2)
+    assert format_rat(Fraction(1, 3), 4300).endswith("3" * 10)

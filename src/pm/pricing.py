@@ -6,6 +6,7 @@ derived quantities are exact :class:`fractions.Fraction`. Never ``float``.
 
 from __future__ import annotations
 
+import sys
 from fractions import Fraction
 
 from .errors import InvalidInput, InvalidType
@@ -83,6 +84,13 @@ def format_rat(value: Fraction | int, decimals: int = 5) -> str:
             name="decimals",
             value=decimals,
         )
+    # CPython refuses int -> str beyond sys.get_int_max_str_digits() (4300) digits; refuse such
+    # a precision up front instead of computing 10**decimals (which could take ~forever).
+    limit = sys.get_int_max_str_digits()
+    if limit and decimals > limit:
+        raise InvalidInput(
+            f"decimals must be at most {limit}, got {decimals}", name="decimals", value=decimals
+        )
     value = Fraction(value)
     num, den = abs(value.numerator), value.denominator
     scale = 10 ** max(decimals, 0)  # Go: p = 1 unless prec > 0 (10**-1 would be a float)
@@ -91,6 +99,11 @@ def format_rat(value: Fraction | int, decimals: int = 5) -> str:
         q += 1
     whole, frac = divmod(q, scale)
     sign = "-" if value < 0 else ""
-    if decimals <= 0:
-        return f"{sign}{whole}"
-    return f"{sign}{whole}.{frac:0{decimals}d}"
+    try:
+        if decimals <= 0:
+            return f"{sign}{whole}"
+        return f"{sign}{whole}.{frac:0{decimals}d}"
+    except ValueError as exc:  # a value above 10**limit
+        raise InvalidInput(
+            f"value has too many digits to format: {exc}", name="value", value=None
+        ) from exc
