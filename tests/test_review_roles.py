@@ -7,6 +7,7 @@ Each test failed before its fix; the fix is the commit that follows the test.
 from __future__ import annotations
 
 import pickle
+import random
 from fractions import Fraction
 from typing import Any
 
@@ -380,3 +381,50 @@ def test_receive_matches_a_per_ticket_model(payments: list[Any]) -> None:
             assert got.won is (i not in forged and _wins(sigs[i], p, snd.address))
         assert res.credited == credited
         assert (r.balance(snd.address) or Fraction(0)) - before == credited
+
+
+# -- a winner-storage failure must leave the payment re-sendable (§5.6, DESIGN.md storage) ------
+
+
+class _FlakySink:
+    """A WinningTicketSink whose storage fails the first `failures` times."""
+
+    def __init__(self, failures: int) -> None:
+        self.failures = failures
+        self.stored: dict[bytes, Any] = {}
+
+    def add(self, signed_ticket: Any, params_expiration_block: int) -> None:
+        if self.failures:
+            self.failures -= 1
+            raise OSError("disk full")
+        self.stored.setdefault(signed_ticket.sig, signed_ticket)
+
+
+@pytest.mark.parametrize("slow_path", [False, True])
+def test_sink_failure_does_not_burn_the_payments_nonces(slow_path: bool) -> None:
+    """receive records the nonces, then hands winners to the sink, which raises on a storage
+    failure (propagated by design). The nonces stayed recorded, so the gateway re-sending the
+    same payment got 'already seen' for every ticket and no credit: a transient storage error
+    cost it the whole payment. The nonces recorded by a failed call are now forgotten."""
+    cfg = RecipientConfig(redeem_gas=1, ticket_ev=10**9, max_face_value=2 * 10**9)
+    _, snd, chain = _setup(cfg)  # win probability ≈ 1/2
+    sink = _FlakySink(failures=1)
+    seeds = random.Random(7)  # reproducible params, so the winners are too
+    r = Recipient(RECIPIENT, SECRET, chain, cfg, sink=sink, random_bytes=seeds.randbytes)
+    p = r.ticket_params(snd.address, Fraction(1))
+    sid = snd.start_session(p)
+    batch = snd.create_batch(sid, 12)
+    if slow_path:  # a duplicate nonce forces the per-ticket path
+        batch = TicketBatch.from_signatures(
+            p,
+            batch.sender,
+            batch.expiration_params,
+            [*batch.nonces, batch.nonces[0]],
+            [*batch.sigs(), batch.sig(0)],
+        )
+    with pytest.raises(OSError):
+        r.receive(batch, p.seed, Fraction(1))
+    res = r.receive(batch, p.seed, Fraction(1))
+    assert [type(x.error) for x in res][:12] == [type(None)] * 12
+    assert res.credited == 12 * p.ev
+    assert set(sink.stored) == {batch.sig(i) for i in res.winners} != set()

@@ -805,6 +805,7 @@ class Recipient:
         limit = self.config.max_sender_nonces
         errors: dict[int, ReceiveError] = {}
 
+        added: set[int] = set()  # nonces this call records (forgotten again if it fails)
         with self._nonce_lock:
             entry = self._nonces.get(rand)
             fast = check.all_valid and not expired
@@ -820,6 +821,7 @@ class Recipient:
                 if entry is None:
                     entry = self._new_nonce_set(rand, exp_block)
                 entry.seen |= fresh
+                added = fresh
             else:
                 for i in range(n):
                     nonce = nonces[i]
@@ -836,13 +838,22 @@ class Recipient:
                         errors[i] = TooManyNonces(sender, nonce, limit)
                     else:
                         seen.add(nonce)
+                        added.add(nonce)
                         if expired:
                             errors[i] = TicketParamsExpired(exp_block, last_seen)
 
         # Winners are stored durably before anything is reported or credited (DESIGN.md).
         winners = tuple(i for i, w in enumerate(won_flags) if w) if any(won_flags) else ()
-        for i in winners:
-            self.sink.add(batch.signed(i, rand), exp_block)
+        try:
+            for i in winners:
+                self.sink.add(batch.signed(i, rand), exp_block)
+        except BaseException:
+            # Nothing was credited: forget this call's nonces so that the same payment can be
+            # re-sent (and credited) once storage works again, instead of 'already seen'.
+            with self._nonce_lock:
+                if entry is not None and self._nonces.get(rand) is entry:
+                    entry.seen -= added
+            raise
 
         first_error_index = min(errors) if errors else n
         ev = expected_value(params.face_value, params.win_prob)
