@@ -9,12 +9,15 @@ import pickle
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import pm
 from pm.broker import Bonding, BrokerChain
@@ -237,9 +240,9 @@ def test_resume_after_sigkill_loses_no_winner_and_redeems_none_twice(tmp_path: P
     kills = 0
     # kill while streaming, once redemptions have started, and while only settling is left
     for ready in (
-        lambda st: st.block_index >= 25,
-        lambda st: any(o.series and o.series[-1][3] > 0 for o in st.orchs) and not st.done,
-        lambda st: st.workload_done and not st.done,
+        lambda state: state.block_index >= 25,
+        lambda state: any(o.series and o.series[-1][3] > 0 for o in state.orchs) and not state.done,
+        lambda state: state.workload_done and not state.done,
     ):
         proc = (
             _spawn(*args, "--out", str(out))
@@ -334,3 +337,42 @@ def test_gateway_running_out_of_deposit_pays_from_reserve_and_stops(tmp_path: Pa
     assert winners and not any(
         st in (TicketState.QUEUED, TicketState.SUBMITTED) for st in winners.values()
     )
+
+
+@settings(max_examples=8, deadline=None)
+@given(
+    seed=st.integers(0, 2**32),
+    orchestrators=st.integers(1, 3),
+    tickets=st.integers(1, 600),
+    faults=st.booleans(),
+    ticket_ev_gwei=st.sampled_from([500, 2_000, 20_000, 200_000]),
+)
+def test_any_small_run_settles_and_conserves(
+    seed: int, orchestrators: int, tickets: int, faults: bool, ticket_ev_gwei: int
+) -> None:
+    cfg = SimConfig(
+        tickets=tickets,
+        orchestrators=orchestrators,
+        seed=seed,
+        faults=faults,
+        fault_repeats=1,
+        fault_tickets=2,
+        ticket_ev=ticket_ev_gwei * 10**9,
+    )
+    with tempfile.TemporaryDirectory() as d:
+        s = run_simulation(cfg, d).summary
+        winners = _winners(Path(d), orchestrators)
+        _, chain = _load_checkpoint(Path(d))
+    assert s["stop_reason"] == "ticket target reached"
+    assert s["tickets"]["minted"] >= tickets
+    assert s["conservation"]["holds"] is True
+    assert s["settlement"]["pending"] == 0 and s["settlement"]["failed"] == 0
+    assert s["settlement"]["expired"] == 0
+    assert all(state is TicketState.CONFIRMED for state in winners.values())
+    events = _redeemed_events(chain)
+    assert sorted(events) == sorted(winners)
+    if faults:
+        for kind in ("forged", "replayed", "expired", "underpriced"):
+            k = s["faults"][kind]
+            assert k["payments"] == 1 and k["accepted"] == 0 and k["rejected"] == k["tickets"]
+        assert ("crash" in s["faults"]) == (orchestrators > 1)

@@ -732,13 +732,14 @@ class Simulation:
         cfg = self.config
         if cfg.duration is not None:
             return -(-cfg.duration // cfg.block_seconds)
+        # tickets per block on average: credit staging carries the remainder over, so a
+        # stream needs fee / EV tickets per payment (fractions add up across payments)
         per_block = (
-            sum(
-                math.ceil(o.price * cfg.units_per_payment / cfg.ticket_ev) for o in self.state.orchs
-            )
+            sum(o.price * cfg.units_per_payment for o in self.state.orchs)
             * cfg.streams_per_orchestrator
+            / cfg.ticket_ev
         )
-        return max(1, -(-cfg.tickets // per_block))
+        return max(1, math.ceil(cfg.tickets / per_block))
 
     def _fault_plan(self) -> list[tuple[int, str, int]]:
         """(block index, kind, orchestrator) of every injected fault, spread over the middle
