@@ -10,8 +10,11 @@ import pytest
 
 from pm.crypto import keccak256
 from pm.evm import Revert
+from pm.protocol import Call, LivepeerGovernor, ProposalState
 from pm.protocol.mocks import label
 from pm.protocol.treasury import Treasury
+
+E18 = 10**18
 
 
 def reason(fn: object) -> str:
@@ -40,3 +43,63 @@ def test_treasury_role_revert_is_openzeppelins_hex_string(role: str, call: objec
     role_id = keccak256(role.encode()).hex()
     want = f"AccessControl: account 0x{who.hex()} is missing role 0x{role_id}"
     assert reason(lambda: call(t, who)) == want  # type: ignore[operator]
+
+
+# -- LivepeerGovernor: quorum(t) uses quorumNumerator(t) (spec §4.2 step 4) ------------------
+
+
+class _Votes:
+    """Votes source: fixed powers, settable clock (rounds)."""
+
+    def __init__(self, power: dict[bytes, int]) -> None:
+        self.now = 100
+        self.power = power
+
+    def clock(self) -> int:
+        return self.now
+
+    def get_past_votes(self, account: bytes, round: int) -> int:
+        return self.power.get(account, 0)
+
+    def get_past_total_supply(self, round: int) -> int:
+        return sum(self.power.values())
+
+    def delegated_at(self, account: bytes, round: int) -> bytes:
+        return account
+
+
+def test_quorum_numerator_change_does_not_touch_earlier_snapshots() -> None:
+    """GovernorVotesQuorumFraction checkpoints the numerator by clock(): a change in round u
+    applies to snapshots >= u; a proposal whose snapshot is earlier keeps the old quorum."""
+    voters = [label(f"v{i}") for i in range(10)]
+    src = _Votes({v: 10 * E18 for v in voters})  # 100 LPT of total stake
+    gov = LivepeerGovernor(
+        votes=src, treasury=None, proposal_threshold=0, quorum_numerator=333_300, quota=500_000
+    )
+    pid = gov.propose(voters[0], [Call(gov, "set_voting_delay", (1,))], "p")  # snapshot 101
+    src.now = 103
+    for v in voters[:4]:  # 40 LPT For: 40 % >= 33.33 %
+        gov.cast_vote(v, pid, 1)
+    gov.update_quorum_numerator(gov.address, 500_000)  # executor is the governor itself here
+    assert gov.quorum_numerator() == 500_000
+    assert gov.quorum_numerator(101) == 333_300
+    assert gov.quorum(101) == 100 * E18 * 333_300 // 10**6
+    assert gov.quorum(103) == 100 * E18 * 500_000 // 10**6
+    src.now = 112
+    assert gov.state(pid) == ProposalState.SUCCEEDED
+
+
+def test_quorum_numerator_same_round_update_overwrites() -> None:
+    """Checkpoints.push with the latest key overwrites the value (two updates in one round)."""
+    src = _Votes({label("a"): 10 * E18})
+    gov = LivepeerGovernor(votes=src, treasury=None, quorum_numerator=100_000)
+    src.now = 105
+    gov.update_quorum_numerator(gov.address, 200_000)
+    gov.update_quorum_numerator(gov.address, 300_000)
+    assert [e.args for e in gov.events if e.name == "QuorumNumeratorUpdated"][-1] == {
+        "oldQuorumNumerator": 200_000,
+        "newQuorumNumerator": 300_000,
+    }
+    assert gov.quorum_numerator(104) == 100_000
+    assert gov.quorum_numerator(105) == 300_000
+    assert gov.quorum_numerator(10**6) == 300_000

@@ -114,6 +114,7 @@ class LivepeerGovernor(Journaled):
         "events",
         "proposal_threshold_",
         "quorum_numerator_",
+        "quorum_numerator_history",
         "quota",
         "treasury",
         "votes",
@@ -143,6 +144,9 @@ class LivepeerGovernor(Journaled):
         self.voting_period_ = voting_period
         self.proposal_threshold_ = proposal_threshold
         self.quorum_numerator_ = quorum_numerator
+        #: GovernorVotesQuorumFraction's checkpoints ``(round, numerator)``, oldest first; the
+        #: initial value is keyed 0 so it covers every snapshot before the first update.
+        self.quorum_numerator_history: JList[tuple[int, int]] = JList([(0, quorum_numerator)])
         self.quota = quota
         self._proposals: JDict[int, _Proposal] = JDict()
         self.events: JList[Event] = JList()
@@ -160,15 +164,25 @@ class LivepeerGovernor(Journaled):
     def proposal_threshold(self) -> int:
         return self.proposal_threshold_
 
-    def quorum_numerator(self) -> int:
-        return self.quorum_numerator_
+    def quorum_numerator(self, round: int | None = None) -> int:
+        """The numerator (1e6 = 100 %) now, or in force at ``round`` (the latest checkpoint with
+        a round <= ``round``: a change applies to proposals whose snapshot is not earlier)."""
+        if round is None:
+            return self.quorum_numerator_
+        value = 0
+        for key, numerator in self.quorum_numerator_history:
+            if key > round:
+                break
+            value = numerator
+        return value
 
     def quorum_denominator(self) -> int:
         return MATH_PERC_DIVISOR
 
     def quorum(self, round: int) -> int:
-        """LPT wei needed: past total active stake × numerator / 1e6."""
-        return self.votes.get_past_total_supply(round) * self.quorum_numerator_ // MATH_PERC_DIVISOR
+        """LPT wei needed: past total active stake × numerator at ``round`` / 1e6."""
+        supply = self.votes.get_past_total_supply(round)
+        return supply * self.quorum_numerator(round) // MATH_PERC_DIVISOR
 
     def _executor(self) -> bytes:
         return self.treasury.address if self.treasury is not None else self.address
@@ -230,6 +244,13 @@ class LivepeerGovernor(Journaled):
             )
         )
         self.quorum_numerator_ = new_quorum_numerator
+        # Checkpoints.push(clock(), value): a second update in the same round overwrites it
+        history = self.quorum_numerator_history
+        now = self.clock()
+        if history[-1][0] == now:
+            history[-1] = (now, new_quorum_numerator)
+        else:
+            history.append((now, new_quorum_numerator))
 
     # ------------------------------------------------------------------ proposals
     @staticmethod
