@@ -139,19 +139,6 @@ typedef struct {
     int *used;         /* m digit counts */
 } msm_t;
 
-/* Jacobian fallback for the tables (tmp: m * BV_TBL Jacobian points, pre: m * BV_TBL field
- * elements). Returns 0 if a base point is infinity. */
-static int msm_tables_jac(msm_t *c, const bv_gej *base, bv_gej *tmp, bv_fe *pre) {
-    for (size_t j = 0; j < c->m; j++) {
-        bv_gej *t = tmp + j * BV_TBL, two;
-        if (base[j].inf) return 0;
-        t[0] = base[j];
-        bv_gej_double(&two, &base[j]);
-        for (int k = 1; k < BV_TBL; k++) bv_gej_add(&t[k], &t[k - 1], &two);
-    }
-    return bv_gej_batch_to_ge(c->tbl, tmp, c->m * BV_TBL, pre);
-}
-
 /* Inverts d[0..m) in place with one field inversion (Montgomery's trick); pre holds m
  * elements. Returns 0 (d unchanged in value) if some d[i] is zero. */
 static int fe_batch_inv(bv_fe *d, bv_fe *pre, size_t m) {
@@ -222,11 +209,12 @@ static int msm_tables_affine(msm_t *c, const bv_ge *pts, bv_ge *dbl, bv_fe *den,
     return 1;
 }
 
-/* Tables for m base points in Jacobian form: affine construction when possible. tmp must hold
- * m * BV_TBL Jacobian points and pre m * BV_TBL field elements. */
-static int msm_tables(msm_t *c, const bv_gej *base, bv_gej *tmp, bv_fe *pre) {
+/* Tables for m base points given in Jacobian form. tmp must hold 2m affine points and m field
+ * elements, pre m field elements. Returns 0 (no table) if a base point is infinity or a
+ * denominator vanishes, neither of which can happen for points of prime order n. */
+static int msm_tables(msm_t *c, const bv_gej *base, void *tmp, bv_fe *pre) {
     size_t m = c->m;
-    bv_ge *pts = (bv_ge *)(void *)tmp, *dbl = pts + m;
+    bv_ge *pts = (bv_ge *)tmp, *dbl = pts + m;
     bv_fe *den = (bv_fe *)(void *)(dbl + m);
     for (size_t j = 0; j < m; j++) {
         const bv_fe *z = &base[j].z;
@@ -238,8 +226,7 @@ static int msm_tables(msm_t *c, const bv_gej *base, bv_gej *tmp, bv_fe *pre) {
             return 0;
         }
     }
-    if (msm_tables_affine(c, pts, dbl, den, pre)) return 1;
-    return msm_tables_jac(c, base, tmp, pre);
+    return msm_tables_affine(c, pts, dbl, den, pre);
 }
 
 /* Accumulates sum_j naf_j * P_j over the fixed points and the candidates cand[lo..hi). */
@@ -386,7 +373,7 @@ static size_t round_up(size_t x) { return (x + (BV_ALIGN - 1)) & ~(size_t)(BV_AL
 /* Bytes of scratch one base point needs. */
 static size_t per_point_bytes(void) {
     return round_up(sizeof(cand_t)) + round_up(BV_TBL * sizeof(bv_ge)) +
-           round_up(BV_TBL * sizeof(bv_gej)) + round_up(BV_TBL * sizeof(bv_fe)) +
+           round_up(2 * sizeof(bv_ge) + sizeof(bv_fe)) + round_up(sizeof(bv_fe)) +
            round_up(BV_NAF_LEN) + round_up(sizeof(int)) + round_up(sizeof(bv_gej));
 }
 
@@ -406,7 +393,8 @@ size_t pm_bv_scratch_size(size_t n) {
 
 typedef struct {
     cand_t *cand;
-    bv_gej *base, *tmp;
+    bv_gej *base;
+    uint8_t *tmp;
     bv_fe *pre;
     msm_t msm;
     bucket_ws_t bk;
@@ -424,8 +412,8 @@ static int carve(work_t *w, void *scratch, size_t scratch_len, size_t n) {
     } while (0)
     BV_TAKE(w->cand, cand_t, n);
     BV_TAKE(w->base, bv_gej, m);
-    BV_TAKE(w->tmp, bv_gej, m * BV_TBL);
-    BV_TAKE(w->pre, bv_fe, m * BV_TBL);
+    BV_TAKE(w->tmp, uint8_t, m * (2 * sizeof(bv_ge) + sizeof(bv_fe)));
+    BV_TAKE(w->pre, bv_fe, m);
     BV_TAKE(w->msm.tbl, bv_ge, m * BV_TBL);
     BV_TAKE(w->msm.naf, int8_t, m * BV_NAF_LEN);
     BV_TAKE(w->msm.used, int, m);
