@@ -239,7 +239,8 @@ def test_migrate_rejects_null_and_unregistered_minters() -> None:
         target_bonding_rate=1,
         address=label("u"),
     )
-    unregistered.registered_minter = False
+    # the contract checks that THIS Minter is still the Controller's "Minter"
+    m.registered_minter = False
     assert (
         reason(lambda: m.migrate_to_new_minter(OWNER, unregistered))
         == "new Minter must be registered"

@@ -10,8 +10,8 @@ import pytest
 
 from pm.crypto import keccak256
 from pm.evm import Revert
-from pm.protocol import Call, LivepeerGovernor, ProposalState
-from pm.protocol.mocks import label
+from pm.protocol import MINTER_ROLE, Call, LivepeerGovernor, LivepeerToken, Minter, ProposalState
+from pm.protocol.mocks import OWNER, label
 from pm.protocol.treasury import Treasury
 
 E18 = 10**18
@@ -103,3 +103,35 @@ def test_quorum_numerator_same_round_update_overwrites() -> None:
     assert gov.quorum_numerator(104) == 100_000
     assert gov.quorum_numerator(105) == 300_000
     assert gov.quorum_numerator(10**6) == 300_000
+
+
+# -- Minter.migrateToNewMinter: the CURRENT Minter must be the registered one (spec §3) ------
+
+
+def _minter(token: LivepeerToken, name: str) -> Minter:
+    m = Minter(
+        token=token,
+        owner=OWNER,
+        inflation=1,
+        inflation_change=1,
+        target_bonding_rate=1,
+        address=label(name),
+    )
+    token.grant_role(OWNER, MINTER_ROLE, m.address)
+    return m
+
+
+def test_migrate_checks_that_this_minter_is_still_registered() -> None:
+    """``require(newMinterController.getContract(keccak256("Minter")) == address(this),
+    "new Minter must be registered")``: after A migrated to B (and B was registered), A can no
+    longer migrate anywhere, while B can migrate to a freshly deployed (unregistered) Minter."""
+    token = LivepeerToken(admin=OWNER)
+    a, b, c = (_minter(token, n) for n in ("A", "B", "C"))
+    token.grant_role(OWNER, MINTER_ROLE, OWNER)
+    token.mint(OWNER, a.address, 50)
+    a.migrate_to_new_minter(OWNER, b)
+    assert token.balance_of(b.address) == 50
+    assert reason(lambda: a.migrate_to_new_minter(OWNER, c)) == "new Minter must be registered"
+    c.registered_minter = False  # deployed but not (yet) registered in the Controller
+    b.migrate_to_new_minter(OWNER, c)
+    assert token.balance_of(c.address) == 50 and token.balance_of(b.address) == 0

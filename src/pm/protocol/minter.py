@@ -309,7 +309,9 @@ class Minter(Journaled):
             raise Revert("new Minter cannot be null address")
         if new_minter.get_controller() != self.get_controller():
             raise Revert("new Minter Controller must be current Controller")
-        if not new_minter.registered_minter:
+        # newMinterController.getContract(keccak256("Minter")) == address(this): the check is on
+        # THIS Minter (still the registered one), despite the message
+        if not self.registered_minter:
             raise Revert("new Minter must be registered")
         balance = self.token.balance_of(self.address)
         if balance:
@@ -317,4 +319,6 @@ class Minter(Journaled):
         eth = self.eth_balance
         self.eth_balance = 0
         new_minter.eth_balance = add(new_minter.eth_balance, eth)
+        # the Controller owner then registers the new Minter in place of this one
         self.registered_minter = False
+        new_minter.registered_minter = True
