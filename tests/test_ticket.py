@@ -138,6 +138,12 @@ def test_validate_batch_flags_each_bad_ticket() -> None:
     assert check.winners() == [i for i in (0, 7) if check.won[i]]
 
 
+def test_signed_ticket_repr_hides_recipient_rand() -> None:
+    rand = 0x5EC2E7_5EC2E7
+    text = repr(SignedTicket(_template(), b"sig", rand))
+    assert str(rand) not in text and hex(rand)[2:] not in text
+
+
 def test_validate_batch_without_rand_never_wins() -> None:
     template = _template(win_prob=MAX_WIN_PROB)
     sigs = SIGNER.sign_tickets(template, [1, 2, 3])
@@ -155,7 +161,9 @@ def test_ticket_batch_views_and_memory_layout() -> None:
     nonces = array("I", range(1, 101))
     batch = TicketBatch(params, SIGNER.address, exp, nonces, SIGNER.sign_tickets(template, nonces))
     assert len(batch) == 100
-    assert batch.nonces is nonces  # no copy, no per-ticket objects
+    assert batch.nonces == nonces and batch.nonces.typecode == "I"  # flat, no per-ticket objects
+    nonces[0] = 999  # the batch holds its own copy
+    assert batch.nonces[0] == 1
     assert batch.template == template
     assert batch.ticket(9) == template.with_nonce(10)
     assert recover_address(batch.ticket(9).hash(), batch.sig(9)) == SIGNER.address

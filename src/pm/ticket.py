@@ -155,11 +155,15 @@ def is_winning(sig: bytes, recipient_rand: int, win_prob: int) -> bool:
 @dataclass(frozen=True, slots=True)
 class SignedTicket:
     """A ticket with the sender's signature and the revealed ``recipient_rand`` (uint256), as
-    redeemed on chain."""
+    redeemed on chain.
+
+    ``recipient_rand`` is left out of ``repr``: until the params expire it lets a sender predict
+    which of its tickets win, so it must not leak into logs.
+    """
 
     ticket: Ticket
     sig: bytes
-    recipient_rand: int
+    recipient_rand: int = field(repr=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.ticket, Ticket):
@@ -397,7 +401,8 @@ class TicketBatch:
                 value=self.expiration_params,
             )
         _set(self, "sender", check_address("sender", self.sender))
-        nonces = _bindings.nonce_array(self.nonces)
+        # Copied, so a caller mutating its array later cannot change this frozen batch.
+        nonces = array("I", _bindings.nonce_array(self.nonces))
         _set(self, "nonces", nonces)
         sigs = check_bytes("signatures", self.signatures)
         if len(sigs) != 65 * len(nonces):
