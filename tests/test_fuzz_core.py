@@ -509,9 +509,11 @@ def test_fuzz_format_rat(value: Any, decimals: Any) -> None:
         text = format_rat(value, decimals)
         whole, _, frac = text.lstrip("-").partition(".")
         assert whole.isdigit() and len(frac) == max(decimals, 0)
-        # Rounded half away from zero: within half a unit of the last digit of the exact value.
-        shown = Fraction(int(whole + frac), 10 ** len(frac)) * (-1 if text.startswith("-") else 1)
-        assert abs(shown - Fraction(value)) <= Fraction(1, 2 * 10 ** max(decimals, 0))
+        if len(whole + frac) < 4000:  # int(str) has CPython's digit limit too
+            # Rounded half away from zero: within half a unit of the last digit shown.
+            sign = -1 if text.startswith("-") else 1
+            shown = Fraction(int(whole + frac), 10 ** len(frac)) * sign
+            assert abs(shown - Fraction(value)) <= Fraction(1, 2 * 10 ** max(decimals, 0))
 
 
 def test_format_rat_refuses_unprintable_precision_with_pm_error() -> None:
