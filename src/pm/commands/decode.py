@@ -226,9 +226,9 @@ def _text(report: dict[str, Any]) -> str:
             value = report.get(key)
             if isinstance(value, dict):
                 lines.append(f"  {key}:")
-                lines.extend(f"    {k}: {v}" for k, v in value.items())
+                lines.extend(f"    {k}: {_text_value(v)}" for k, v in value.items())
             else:
-                lines.append(f"  {key}: {value}")
+                lines.append(f"  {key}: {_text_value(value)}")
     for key in ("note", "warning"):
         if key in report:
             lines.append(f"{key}: {report[key]}")
@@ -245,4 +245,7 @@ def _text_value(v: Any) -> str:
         return "-"
     if isinstance(v, bool):
         return "yes" if v else "no"
-    return str(v)
+    text = str(v)
+    # Strings from the wire (a PriceInfo constraint) are the sender's: escape anything that
+    # could start a forged line, drive the terminal or fail to encode on an ASCII stdout.
+    return text if text.isascii() and text.isprintable() else ascii(text)
