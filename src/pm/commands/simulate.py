@@ -39,6 +39,12 @@ def _wei(text: str) -> int:
     return value.numerator
 
 
+def _gwei(wei: int) -> str:
+    """wei as a plain decimal number of gwei (no floats, no trailing zeros)."""
+    whole, frac = divmod(wei, 10**9)
+    return f"{whole}.{frac:09d}".rstrip("0") if frac else str(whole)
+
+
 def _count(text: str) -> int:
     try:
         value = int(text.replace("_", ""))
@@ -64,6 +70,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     size.add_argument(
         "--tickets",
         type=_count,
+        metavar="N",
         default=d.tickets,
         help=f"stop buying work after this many tickets (default {d.tickets})",
     )
@@ -77,6 +84,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     parser.add_argument(
         "--orchestrators",
         type=_count,
+        metavar="N",
         default=d.orchestrators,
         help=f"orchestrators in the active set (default {d.orchestrators})",
     )
@@ -85,14 +93,14 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         type=_wei,
         default=d.ticket_ev,
         metavar="AMOUNT",
-        help=f"orchestrators' ticket EV, e.g. 2000gwei (default {d.ticket_ev // 10**9} gwei)",
+        help=f"orchestrators' ticket EV, e.g. 2000gwei (default {_gwei(d.ticket_ev)} gwei)",
     )
     parser.add_argument(
         "--gas-price",
         type=_wei,
         default=d.gas_price,
         metavar="AMOUNT",
-        help=f"gas price, e.g. 0.01gwei (default {Fraction(d.gas_price, 10**9)} gwei)",
+        help=f"gas price, e.g. 0.01gwei (default {_gwei(d.gas_price)} gwei)",
     )
     parser.add_argument("--seed", type=int, default=d.seed, help="the same seed, the same run")
     parser.add_argument(
