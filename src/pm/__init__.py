@@ -89,3 +89,8 @@ __all__ += [
 from .parallel import sign_tickets_threaded, validate_batch_threaded  # noqa: E402
 
 __all__ += ["sign_tickets_threaded", "validate_batch_threaded"]
+
+# -- batch verification of same-sender tickets, one multi-scalar multiplication (issue 10) --
+from .batchverify import validate_batch_same_sender  # noqa: E402
+
+__all__ += ["validate_batch_same_sender"]
