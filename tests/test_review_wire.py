@@ -67,3 +67,18 @@ def test_decode_text_on_an_ascii_terminal_has_no_traceback() -> None:
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr
     assert "constraint:" in proc.stdout
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("mid", b"sig", None, b""),
+        (b"mid", "sig", None, b""),
+        (b"mid", b"sig", 5, b""),
+        (b"mid", b"sig", None, "caps"),
+    ],
+)
+def test_segment_credentials_reject_wrong_types(args: tuple[Any, ...]) -> None:
+    # Before the fix: protobuf's TypeError or an AttributeError, not a PMError.
+    with pytest.raises(InvalidType):
+        wire.encode_segment_credentials(*args)

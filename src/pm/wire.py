@@ -42,7 +42,15 @@ from .errors import (
     PMError,
     ProtobufDecodeError,
 )
-from .evm import INT64_MAX, check_address, check_bytes32, check_int, check_uint, minbe
+from .evm import (
+    INT64_MAX,
+    check_address,
+    check_bytes,
+    check_bytes32,
+    check_int,
+    check_uint,
+    minbe,
+)
 from .proto import lp_rpc_pb2 as pb
 from .ticket import ExpirationParams, Ticket, TicketBatch, TicketParams
 
@@ -532,6 +540,13 @@ def encode_segment_credentials(
     """``net.SegData`` for a payment-only request (remote-signer.md §2.11): the manifest id,
     Seq 0, hash keccak(""), profiles "invalid" (what Go sends), the credentials signature, the
     opaque capabilities and the orchestrator's auth token."""
+    manifest_id = check_bytes("manifest_id", manifest_id)
+    sig = check_bytes("sig", sig)
+    capabilities = check_bytes("capabilities", capabilities)
+    if auth_token is not None and not isinstance(auth_token, AuthToken):
+        raise InvalidType(
+            "auth_token must be AuthToken or None", name="auth_token", value=auth_token
+        )
     msg = pb.SegData(
         manifestId=manifest_id,
         hash=_KECCAK_EMPTY,
