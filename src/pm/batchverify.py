@@ -3,18 +3,23 @@
 A recipient checks many tickets from one sender. For a signature (r, s, v) over digest z,
 libsecp256k1's recovery returns Q = r^-1 (s R - z G), where R is the curve point with x = r and
 the y parity given by v (spec/protocol.md §2.2-§2.3). "recover(sig) == sender's key" is
-therefore the point equation R = (z/s) G + (r/s) Q, and with random 128-bit weights a_i a whole
-batch is checked by ONE multi-scalar multiplication:
+therefore the point equation R = (z/s) G + (r/s) Q, and with random weights a_i a whole batch
+is checked by ONE multi-scalar multiplication:
 
     sum a_i R_i - (sum a_i z_i / s_i) G - (sum a_i r_i / s_i) Q = O.
+
+Each weight is expanded in C from ``WEIGHT_BYTES`` bytes of ``os.urandom`` into a sparse
+signed-digit number (16 wNAF digits at random positions below 2^253) with more than 128 bits of
+min-entropy modulo n, so a batch holding a bad ticket passes with probability below 2^-128
+while each ticket costs 16 point additions instead of about 22 for a dense 128-bit weight.
 
 :func:`validate_batch_same_sender` returns exactly what :func:`pm.ticket.validate_batch`
 returns for the same input (per-ticket :class:`~pm.ticket.SigStatus` and win flags): the
 pre-checks are go-livepeer's (length, high s, v) and libsecp256k1's own refusals (r or s out of
 range, no curve point with x = r), the key comes from the first ticket the one-by-one path
 accepts, and when the equation fails the bad tickets are found by bisection and judged by the
-one-by-one path. A forged batch passes with probability about 2^-128 per check, over weights
-drawn from ``os.urandom`` after the tickets are fixed.
+one-by-one path. The weights are drawn after the tickets are fixed, and a batch of valid
+tickets always passes, so a failed check always means a bad ticket.
 
 The elliptic-curve arithmetic behind it (csrc/bv_*.c) is pm's own, variable time, and used only
 on public data (signatures, digests, the sender's public key); signing stays on libsecp256k1.
@@ -35,7 +40,7 @@ from .ticket import BatchCheck, SigStatus, Ticket, _flat_sigs, _irregular_index,
 #: cost, one libsecp256k1 recovery for the key plus a few field inversions, does not pay off).
 MIN_BATCH = 8
 
-#: Bytes of randomness per ticket: one 128-bit weight each.
+#: Bytes of randomness per ticket, expanded by the C core into one sparse weight.
 WEIGHT_BYTES = _bindings.BV_WEIGHT_LEN
 
 
