@@ -582,11 +582,15 @@ class TicketBroker:
         self.owner = check_address("owner", owner)
         self.variant: Variant = variant
         self.ecdsa: EcdsaVersion = ecdsa
+        # One Minter per system (the Controller resolves the same "Minter" for the broker and
+        # the BondingManager): take the Bonding's if it has one, and give it ours if it has none.
         if minter is None:
-            own = Minter()
-            if isinstance(bonding, Bonding) and bonding.minter is None:
-                bonding.minter = own
-            minter = own
+            if isinstance(bonding, Bonding) and bonding.minter is not None:
+                minter = bonding.minter
+            else:
+                minter = Minter()
+        if isinstance(bonding, Bonding) and bonding.minter is None and isinstance(minter, Minter):
+            bonding.minter = minter
         self.minter = minter
         self.paused = False
         self.events: list[Event] = []
