@@ -4,9 +4,15 @@ against spec/ticketbroker.md and spec/protocol.md §7: one regression test per b
 
 from __future__ import annotations
 
-from pm.broker import Bonding, Minter, Rounds, TicketBroker
+from collections.abc import Sequence
+
+import pytest
+
+from pm.broker import Bonding, BrokerChain, Minter, Rounds, TicketBroker, TxReceipt
 from pm.crypto import PrivateKeySigner, keccak256
 from pm.evm import UINT256_MAX, u256
+from pm.redemption import RedemptionPolicy, RedemptionQueue
+from pm.store import MemoryTicketStore, TicketState
 from pm.ticket import SignedTicket, Ticket
 
 SENDER_KEY = PrivateKeySigner(bytes([0x41]) * 32)
@@ -69,3 +75,89 @@ def test_explicit_minter_is_shared_with_a_bonding_that_has_none() -> None:
         minter=minter,
     )
     assert broker.minter is minter and bonding.minter is minter
+
+
+# -- redemption queue: a crashed submission is re-sent as the same transaction ------------
+
+
+class _Crash(BaseException):
+    """Stands for SIGKILL: not an Exception, so nothing in the queue handles it."""
+
+
+class _CrashingChain(BrokerChain):
+    """A BrokerChain that 'kills the process' when a redemption is about to be sent, after the
+    queue persisted 'submitted' (the transaction never reaches the chain)."""
+
+    crash = True
+    sent: list[bool | None]
+
+    def redeem(  # type: ignore[override]
+        self,
+        tx_id: bytes,
+        caller: bytes,
+        tickets: Sequence[Ticket],
+        sigs: Sequence[bytes],
+        recipient_rands: Sequence[int],
+        *,
+        batch: bool | None = None,
+    ) -> TxReceipt:
+        self.sent.append(batch)
+        if self.crash:
+            raise _Crash
+        return super().redeem(tx_id, caller, tickets, sigs, recipient_rands, batch=batch)
+
+
+def _crash_env() -> tuple[Rounds, TicketBroker, _CrashingChain]:
+    rounds = Rounds(100, block=1000)
+    broker = TicketBroker(
+        rounds, Bonding([ORCH]), unlock_period=2, ticket_validity_period=2, owner=OWNER
+    )
+    broker.fund_deposit_and_reserve(SENDER, 10**6, 10**6, 2 * 10**6)
+    chain = _CrashingChain(broker, rounds, gas_price=1, redeem_gas=100)
+    chain.sent = []
+    return rounds, broker, chain
+
+
+@pytest.mark.parametrize(("first", "second"), [(1, 3), (3, 1)])
+def test_resend_after_crash_is_the_same_transaction(first: int, second: int) -> None:
+    """A ticket persisted as 'submitted' under tx id X, then a crash before X reached the chain:
+    the restarted queue (its batch policy may differ, as in test_redemption_crash) must send X
+    in the same form (single vs batch call) as the first life would have, since X stands for
+    one signed transaction."""
+    rounds, _broker, chain = _crash_env()
+    store = MemoryTicketStore()
+    w = _winner(rounds, 1)
+    store.add(w, 1000)
+    q1 = RedemptionQueue(
+        store, chain, ORCH, policy=RedemptionPolicy(redeem_gas=100, batch_size=first)
+    )
+    with pytest.raises(_Crash):
+        q1.process()
+    row = store.get(w.ticket.hash())
+    assert row is not None and row.state is TicketState.SUBMITTED and row.tx_id is not None
+    chain.crash = False
+    q2 = RedemptionQueue(
+        store, chain, ORCH, policy=RedemptionPolicy(redeem_gas=100, batch_size=second)
+    )
+    rep = q2.process()
+    assert rep.confirmed == [w.ticket.hash()]
+    first_form, resent_form = chain.sent
+    rc = chain.receipt(row.tx_id)
+    assert rc is not None
+    assert rc.batch == (first_form is True)  # the resent transaction is the one first built
+    assert resent_form == first_form
+
+
+def test_lone_ticket_under_batch_policy_gets_its_revert_reason_at_once() -> None:
+    """A group of one ticket goes as redeemWinningTicket: its revert reason is known from its
+    own transaction, instead of a 1-ticket batch that swallows it and a second, solo tx."""
+    rounds, _broker, chain = _crash_env()
+    chain.crash = False
+    store = MemoryTicketStore()
+    bad = _winner(rounds, 1, forged=True)
+    store.add(bad, 1000)
+    q = RedemptionQueue(store, chain, ORCH, policy=RedemptionPolicy(redeem_gas=100, batch_size=3))
+    rep = q.process()
+    assert len(rep.receipts) == 1 and not rep.receipts[0].batch
+    assert rep.receipts[0].revert_reason == "invalid signature over ticket hash"
+    assert rep.failed == [bad.ticket.hash()]

@@ -251,7 +251,8 @@ class RedemptionPolicy:
     - ``ticket_validity_period``: rounds a ticket stays redeemable after its creation round
       (the contract's, 2 on Arbitrum One); tickets past it are given up as ``expired``;
     - ``batch_size``: 1 submits each ticket with ``redeemWinningTicket``; more groups up to that
-      many tickets of one sender into ``batchRedeemWinningTickets``;
+      many tickets of one sender into ``batchRedeemWinningTickets`` (a group of one ticket is
+      still sent with ``redeemWinningTicket``);
     - ``max_attempts``: a ticket that was submitted this many times without a final answer
       fails (protects against a ticket a batch keeps skipping);
     - ``preflight``: dry-run each ticket's redemption first, as go-livepeer's transaction
@@ -368,9 +369,10 @@ class RedemptionQueue:
         self, tx_id: bytes, group: Sequence[StoredTicket], *, batch: bool | None = None
     ) -> TxReceipt:
         if batch is None:
-            # several tickets always go in one batch call (also when re-sending a batch after
-            # a restart under a single-ticket policy)
-            batch = self.policy.batch_size > 1 or len(group) > 1
+            # The call's form depends on the group alone, never on the policy: a restart (maybe
+            # under another policy) re-sends tx_id exactly as it was first built. Several tickets
+            # go in one batch call; one ticket goes alone, so its revert reason is its own.
+            batch = len(group) > 1
         return self.chain.redeem(
             tx_id,
             self.redeemer,
