@@ -135,3 +135,28 @@ def test_migrate_checks_that_this_minter_is_still_registered() -> None:
     c.registered_minter = False  # deployed but not (yet) registered in the Controller
     b.migrate_to_new_minter(OWNER, c)
     assert token.balance_of(c.address) == 50 and token.balance_of(b.address) == 0
+
+
+# -- LivepeerGovernor.queue: ProposalQueued(proposalId, eta) (OZ 4.9 GovernorTimelockControl) -
+
+
+def test_proposal_queued_event_carries_eta() -> None:
+    """``emit ProposalQueued(proposalId, block.timestamp + delay)``; the model's Treasury clock
+    (blocks here) plus its minimum delay."""
+    voter = label("v")
+    src = _Votes({voter: 10 * E18})
+    now = [500]
+    treasury = Treasury(min_delay=7, clock=lambda: now[0])
+    gov = LivepeerGovernor(votes=src, treasury=treasury, proposal_threshold=0)
+    treasury.grant_governor(gov.address)
+    pid = gov.propose(voter, [Call(gov, "set_voting_delay", (2,))], "eta")
+    src.now = 102
+    gov.cast_vote(voter, pid, 1)
+    src.now = 112
+    gov.queue(voter, pid)
+    assert [e.args for e in gov.events if e.name == "ProposalQueued"] == [
+        {"proposalId": pid, "eta": 507}
+    ]
+    now[0] = 507
+    gov.execute(voter, pid)
+    assert gov.voting_delay() == 2

@@ -403,10 +403,13 @@ class LivepeerGovernor(Journaled):
         p = self._proposal(proposal_id)
         if self.state(proposal_id) != ProposalState.SUCCEEDED:
             raise Revert("Governor: proposal not successful")
+        eta = 0
         if self.treasury is not None:
-            self.treasury.schedule(self.address, _op_id(proposal_id), self.treasury.min_delay)
+            delay = self.treasury.min_delay
+            self.treasury.schedule(self.address, _op_id(proposal_id), delay)
+            eta = self.treasury.clock() + delay  # block.timestamp + delay, in the Treasury's clock
         p.queued = True
-        self.events.append(Event("ProposalQueued", {"proposalId": proposal_id}))
+        self.events.append(Event("ProposalQueued", {"proposalId": proposal_id, "eta": eta}))
 
     @external
     def execute(self, sender: bytes, proposal_id: int) -> None:
