@@ -763,8 +763,9 @@ class Simulation:
         return plan
 
     # -- the run ----------------------------------------------------------------------------
-    def run(self) -> SimResult:
-        """Run (or finish) the simulation; writes summary.json, perf.json and the chart."""
+    def run(self, *, chart: bool = True) -> SimResult:
+        """Run (or finish) the simulation; writes summary.json, perf.json and (unless
+        ``chart`` is False) chart.png."""
         st = self.state
         t0 = time.perf_counter()
         if st.summary is None:
@@ -783,8 +784,8 @@ class Simulation:
         summary_path = self.out_dir / SUMMARY_FILE
         summary_path.write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
         (self.out_dir / PERF_FILE).write_text(json.dumps(perf, indent=2, sort_keys=True) + "\n")
-        chart = _chart(self.out_dir / CHART_FILE, st)
-        return SimResult(summary, perf, self.out_dir, summary_path, chart)
+        chart_path = _chart(self.out_dir / CHART_FILE, st) if chart else None
+        return SimResult(summary, perf, self.out_dir, summary_path, chart_path)
 
     def _perf(self, elapsed: float) -> dict[str, Any]:
         counts, seconds = self.state.perf_counts, self.state.perf_seconds
@@ -1357,10 +1358,12 @@ def run_simulation(
     *,
     resume: bool = False,
     progress: Callable[[Progress], None] | None = None,
+    chart: bool = True,
 ) -> SimResult:
-    """Run a simulation in ``out_dir`` (fresh, or continuing the checkpoint with ``resume``)."""
+    """Run a simulation in ``out_dir`` (fresh, or continuing the checkpoint with ``resume``);
+    ``chart=False`` skips rendering chart.png."""
     if resume:
         sim = Simulation.resume(out_dir, progress=progress)
     else:
         sim = Simulation.create(config or SimConfig(), out_dir, progress=progress)
-    return sim.run()
+    return sim.run(chart=chart)
