@@ -370,6 +370,27 @@ BV_WEIGHT_LEN = int(lib.PM_BV_WEIGHT_LEN)
 # The C core writes every scratch byte before reading it, so skip cffi's zeroing (~1 µs per
 # 100 KiB, i.e. per ~50 tickets).
 _bv_scratch = ffi.new_allocator(should_clear_after_alloc=False)
+# A few scratch buffers are kept for reuse (a fresh block of a few 100 KiB can be a new mmap
+# whose pages fault in on every call). list.pop/append are atomic, so threads that validate at
+# the same time each get their own buffer.
+_bv_pool: list[object] = []
+_BV_POOL_MAX = 4
+_BV_POOL_BYTES = 64 << 20
+
+
+def _bv_take(size: int) -> object:
+    try:
+        buf = _bv_pool.pop()
+    except IndexError:
+        buf = None
+    if buf is None or ffi.sizeof(buf) < size:
+        buf = _bv_scratch("uint8_t[]", size)
+    return buf
+
+
+def _bv_give(buf: object) -> None:
+    if len(_bv_pool) < _BV_POOL_MAX and ffi.sizeof(buf) <= _BV_POOL_BYTES:
+        _bv_pool.append(buf)
 
 
 def bv_validate_tickets(
@@ -395,7 +416,7 @@ def bv_validate_tickets(
         size = int(lib.pm_bv_scratch_size(n))
         if size == 0:
             raise InvalidInput(f"batch of {n} tickets is too large", name="nonces", value=n)
-        scratch = _bv_scratch("uint8_t[]", size)
+        scratch = _bv_take(size)
         rc = lib.pm_bv_validate_tickets(
             ffi.from_buffer(flat),
             len(flat),
@@ -410,6 +431,7 @@ def bv_validate_tickets(
             ffi.from_buffer(status),
             ffi.from_buffer(won),
         )
+        _bv_give(scratch)
         _check("pm_bv_validate_tickets", rc)
     return bytes(status), bytes(won)
 
