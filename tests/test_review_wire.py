@@ -5,6 +5,7 @@ Each test pins one bug: it failed before the fix committed with it.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -82,3 +83,22 @@ def test_segment_credentials_reject_wrong_types(args: tuple[Any, ...]) -> None:
     # Before the fix: protobuf's TypeError or an AttributeError, not a PMError.
     with pytest.raises(InvalidType):
         wire.encode_segment_credentials(*args)
+
+
+def test_decode_free_payment_with_sender_params(capsys: pytest.CaptureFixture[str]) -> None:
+    # A Payment without ticket params is free (§5.6 step 3) whatever else it carries; before
+    # the fix pm decode exited 2 with "ValueError: zip() argument 2 is longer than argument 1"
+    # when such a (valid) header also had ticket_sender_params.
+    header = wire.encode_payment_header(
+        wire.Payment(
+            sender=bytes(range(20)),
+            nonces=(1, 2),
+            sigs=(b"\x01" * 65, b""),
+            expected_price=wire.PriceInfo(1, 1),
+        )
+    )
+    assert main(["decode", header, "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["function"] == "Payment"
+    assert report["tickets"] == []
+    assert "free payment" in report["note"]

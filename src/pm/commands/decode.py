@@ -203,11 +203,17 @@ def _payment_report(payment: wire.Payment) -> dict[str, Any]:
             "creation_round_block_hash": _hex(exp.creation_round_block_hash),
         }
     )
-    report["tickets"] = [
-        _ticket_report(t, sig, None) for t, sig in zip(payment.tickets(), payment.sigs, strict=True)
-    ]
     if tp is None:
-        report["note"] = "no ticket params: a free payment"
+        # go-livepeer accepts a Payment without ticket params as free and never looks at its
+        # ticket_sender_params (§5.6 step 3): there are no tickets to report.
+        report["tickets"] = []
+        ignored = f" ({len(payment)} ticket sender params ignored)" if len(payment) else ""
+        report["note"] = f"no ticket params: a free payment{ignored}"
+    else:
+        report["tickets"] = [
+            _ticket_report(t, sig, None)
+            for t, sig in zip(payment.tickets(), payment.sigs, strict=True)
+        ]
     return report
 
 
