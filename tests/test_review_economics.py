@@ -11,7 +11,7 @@ import pytest
 from pm.crypto import keccak256
 from pm.evm import Revert
 from pm.protocol import MINTER_ROLE, Call, LivepeerGovernor, LivepeerToken, Minter, ProposalState
-from pm.protocol.mocks import OWNER, label
+from pm.protocol.mocks import OWNER, TICKET_BROKER, TREASURY, BondingFixture, label
 from pm.protocol.treasury import Treasury
 
 E18 = 10**18
@@ -160,3 +160,109 @@ def test_proposal_queued_event_carries_eta() -> None:
     now[0] = 507
     gov.execute(voter, pid)
     assert gov.voting_delay() == 2
+
+
+# -- catalogue lines whose model tests asserted less than the contract's tests (§6.1) ---------
+
+T0, D0, D2 = label("T0"), label("D0"), label("D2")
+VERIFIER, FINDER = label("verifier"), label("finder")
+NULL = bytes(20)
+
+
+def _names(fx: BondingFixture, name: str) -> list[dict[str, object]]:
+    return [e.args for e in fx.bm.events if e.name == name]
+
+
+def test_slash_transcoder_penalty_finder_fee_burn_and_resign() -> None:
+    """§2.11 / §6.1 slashTranscoder: penalty = bonded × slash / 1e6; the finder gets
+    penalty × fee / 1e6, the rest is burned; a pool member is resigned; a Bonded transcoder's
+    delegated stake drops by the penalty; no bond -> TranscoderSlashed with zeros."""
+    fx = BondingFixture()
+    fx.at(100)
+    bm = fx.bm
+    bm.verifier = VERIFIER
+    bm.bond(T0, 1000, T0)
+    bm.bond(D0, 500, T0)
+    fx.at(101)
+    bm.paused = True
+    with pytest.raises(Revert) as e:
+        bm.slash_transcoder(VERIFIER, T0, FINDER, 500_000, 100_000)
+    assert e.value.reason == "system is paused"
+    bm.paused = False
+    assert reason(lambda: bm.slash_transcoder(OWNER, T0, FINDER, 1, 1)) == "caller must be Verifier"
+    bm.slash_transcoder(VERIFIER, T0, FINDER, 500_000, 100_000)
+    assert bm.get_delegator(T0).bonded_amount == 500
+    assert bm.transcoder_total_stake(T0) == 1000
+    assert bm.get_transcoder_pool_size() == 0 and bm.next_round_total_active_stake == 0
+    assert bm.get_transcoder(T0).deactivation_round == 102
+    assert _names(fx, "TranscoderDeactivated")[-1] == {"transcoder": T0, "deactivationRound": 102}
+    assert fx.minter.calls_named("trusted_transfer_tokens")[-1] == (FINDER, 50)
+    assert fx.minter.calls_named("trusted_burn_tokens")[-1] == (450,)
+    assert _names(fx, "TranscoderSlashed")[-1] == {
+        "transcoder": T0,
+        "finder": FINDER,
+        "penalty": 500,
+        "finderReward": 50,
+    }
+    bm.slash_transcoder(VERIFIER, T0, NULL, 100_000, 100_000)  # no finder: all of it burned
+    assert fx.minter.calls_named("trusted_burn_tokens")[-1] == (50,)
+    assert len(fx.minter.calls_named("trusted_transfer_tokens")) == 1
+    assert _names(fx, "TranscoderSlashed")[-1] == {
+        "transcoder": T0,
+        "finder": NULL,
+        "penalty": 50,
+        "finderReward": 0,
+    }
+    assert bm.get_delegator(T0).bonded_amount == 450 and bm.transcoder_total_stake(T0) == 950
+    n = len(fx.minter.calls)
+    bm.slash_transcoder(VERIFIER, D2, FINDER, 500_000, 100_000)
+    assert _names(fx, "TranscoderSlashed")[-1] == {
+        "transcoder": D2,
+        "finder": FINDER,
+        "penalty": 0,
+        "finderReward": 0,
+    }
+    assert len(fx.minter.calls) == n
+
+
+def test_withdraw_fees_checkpoints_the_claimed_state_last() -> None:
+    """§2.5 withdrawFees has autoCheckpoint(msg.sender) (audit fix #623): the caller's checkpoint
+    is written after the claim, with lastClaimRound = current round."""
+    fx = BondingFixture()
+    fx.at(100)
+    bm = fx.bm
+    bm.bond(T0, 1000, T0)
+    fx.at(101)
+    bm.update_transcoder_with_fees(TICKET_BROKER, T0, 1000, 101)
+    n = len(fx.votes.bonding)
+    bm.withdraw_fees(T0, D2, 500)
+    assert len(fx.votes.bonding) == n + 1
+    assert fx.votes.bonding[-1] == {
+        "account": T0,
+        "start_round": 102,
+        "bonded_amount": 1000,
+        "delegate_address": T0,
+        "delegated_amount": 1000,
+        "last_claim_round": 101,
+        "last_reward_round": 0,
+    }
+
+
+def test_treasury_ceiling_emits_its_own_parameter_update() -> None:
+    """V3: the ceiling check emits a SECOND ParameterUpdate("nextRoundTreasuryRewardCutRate")
+    (the first came from the setter) and still pays this round's 63 to the treasury."""
+    fx = BondingFixture()
+    fx.at(100)
+    bm = fx.bm
+    bm.bond(T0, 1000, T0)
+    bm.transcoder(T0, 500_000, 10)
+    bm.set_treasury_reward_cut_rate(OWNER, 631 * 10**27 // 10_000)
+    bm.set_treasury_balance_ceiling(OWNER, 1000)
+    fx.token.balances[TREASURY] = 1000
+    fx.at(101)
+    before = _names(fx, "ParameterUpdate").count({"param": "nextRoundTreasuryRewardCutRate"})
+    bm.reward(T0)
+    after = _names(fx, "ParameterUpdate").count({"param": "nextRoundTreasuryRewardCutRate"})
+    assert (before, after) == (1, 2)
+    assert fx.minter.calls_named("trusted_transfer_tokens") == [(TREASURY, 63)]
+    assert bm.next_round_treasury_reward_cut_rate == 0
