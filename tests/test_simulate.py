@@ -381,3 +381,19 @@ def test_any_small_run_settles_and_conserves(
             k = s["faults"][kind]
             assert k["payments"] == 1 and k["accepted"] == 0 and k["rejected"] == k["tickets"]
         assert ("crash" in s["faults"]) == (orchestrators > 1)
+
+
+def test_a_run_directory_in_use_is_refused(tmp_path: Path) -> None:
+    fcntl = pytest.importorskip("fcntl")
+    fd = os.open(tmp_path / ".lock", os.O_RDWR | os.O_CREAT)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        with pytest.raises(SimError, match="in use"):
+            run_simulation(SimConfig(tickets=10), tmp_path, chart=False)
+    finally:
+        os.close(fd)
+    # released: the same directory works again
+    assert (
+        run_simulation(SimConfig(tickets=10), tmp_path, chart=False).summary["tickets"]["minted"]
+        >= 10
+    )

@@ -40,6 +40,7 @@ Money is ``int``/``Fraction`` wei throughout; floats appear only in timing and i
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import math
@@ -48,7 +49,7 @@ import pickle
 import random
 import time
 from array import array
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -120,6 +121,7 @@ CHAIN_FILE = "chain.pkl"
 #: The simulation state, rewritten at every block boundary.
 STATE_FILE = "state.pkl"
 SUMMARY_FILE = "summary.json"
+LOCK_FILE = ".lock"
 PERF_FILE = "perf.json"
 CHART_FILE = "chart.png"
 _STORE_GLOB = "orchestrator-*.sqlite*"
@@ -1361,9 +1363,37 @@ def run_simulation(
     chart: bool = True,
 ) -> SimResult:
     """Run a simulation in ``out_dir`` (fresh, or continuing the checkpoint with ``resume``);
-    ``chart=False`` skips rendering chart.png."""
-    if resume:
-        sim = Simulation.resume(out_dir, progress=progress)
-    else:
-        sim = Simulation.create(config or SimConfig(), out_dir, progress=progress)
-    return sim.run(chart=chart)
+    ``chart=False`` skips rendering chart.png. Holds an exclusive lock on the run directory
+    (released by the kernel if the process dies), so two runs never share one."""
+    with _run_lock(Path(out_dir), create=not resume):
+        if resume:
+            sim = Simulation.resume(out_dir, progress=progress)
+        else:
+            sim = Simulation.create(config or SimConfig(), out_dir, progress=progress)
+        return sim.run(chart=chart)
+
+
+@contextlib.contextmanager
+def _run_lock(out: Path, *, create: bool) -> Iterator[None]:
+    """flock(2) on ``out/.lock``; a no-op where fcntl does not exist."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        yield
+        return
+    try:
+        if create:
+            out.mkdir(parents=True, exist_ok=True)
+        elif not out.is_dir():
+            raise SimError(f"nothing to resume: {out} is not a directory")
+        fd = os.open(out / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as e:
+        raise SimError(f"cannot use {out} as the run directory: {e}") from e
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise SimError(f"{out} is in use by another pm simulate") from None
+        yield
+    finally:
+        os.close(fd)
