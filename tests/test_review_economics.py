@@ -266,3 +266,13 @@ def test_treasury_ceiling_emits_its_own_parameter_update() -> None:
     assert (before, after) == (1, 2)
     assert fx.minter.calls_named("trusted_transfer_tokens") == [(TREASURY, 63)]
     assert bm.next_round_treasury_reward_cut_rate == 0
+
+
+def test_migrate_with_no_lpt_still_calls_transfer() -> None:
+    """``livepeerToken().transfer(newMinter, balanceOf(this))`` runs even for a zero balance,
+    so the token logs Transfer(old, new, 0) (OZ ERC20 emits it for zero amounts)."""
+    token = LivepeerToken(admin=OWNER)
+    a, b = _minter(token, "A"), _minter(token, "B")
+    a.migrate_to_new_minter(OWNER, b)
+    transfers = [e.args for e in token.events if e.name == "Transfer"]
+    assert transfers == [{"from": a.address, "to": b.address, "value": 0}]

@@ -313,9 +313,7 @@ class Minter(Journaled):
         # THIS Minter (still the registered one), despite the message
         if not self.registered_minter:
             raise Revert("new Minter must be registered")
-        balance = self.token.balance_of(self.address)
-        if balance:
-            self.token.transfer(self.address, new_minter.address, balance)
+        self.token.transfer(self.address, new_minter.address, self.token.balance_of(self.address))
         eth = self.eth_balance
         self.eth_balance = 0
         new_minter.eth_balance = add(new_minter.eth_balance, eth)
