@@ -161,3 +161,33 @@ def test_lone_ticket_under_batch_policy_gets_its_revert_reason_at_once() -> None
     assert len(rep.receipts) == 1 and not rep.receipts[0].batch
     assert rep.receipts[0].revert_reason == "invalid signature over ticket hash"
     assert rep.failed == [bad.ticket.hash()]
+
+
+# -- redemption queue: §7.3 step 3 needs a gas price ---------------------------------------
+
+
+def test_unknown_gas_price_holds_redemption_instead_of_bypassing_cap_and_costs() -> None:
+    """§7.3 step 3: the gas price is read before anything is sent, and failing to get one is
+    a (retryable) error. A chain that has not polled a price yet (None) must not be read as
+    price 0, which skipped the max gas price cap and made every tx-cost check pass."""
+    rounds, _broker, chain = _crash_env()
+    chain.crash = False
+    chain.gas_price_wei = None
+    store = MemoryTicketStore()
+    w = _winner(rounds, 1, face_value=50)  # below the tx cost at any real gas price
+    store.add(w, 1000)
+    q = RedemptionQueue(
+        store, chain, ORCH, policy=RedemptionPolicy(redeem_gas=100, max_gas_price=5)
+    )
+    rep = q.process()
+    assert rep.receipts == [] and rep.confirmed == []
+    assert set(rep.held) == {w.ticket.hash()}
+    assert store.get(w.ticket.hash()).state is TicketState.QUEUED  # type: ignore[union-attr]
+    # a used ticket is still final without a gas price (step 2 precedes step 3)
+    used = _winner(rounds, 2)
+    store.add(used, 1000)
+    _broker.redeem_winning_ticket(OWNER, used.ticket, used.sig, used.recipient_rand)
+    assert q.process().failed == [used.ticket.hash()]
+    # once a price is known the ticket is judged on it (1 * 100 >= 50: too small, still held)
+    chain.gas_price_wei = 1
+    assert q.process().held[w.ticket.hash()] == "insufficient ticket face value for redeem tx cost"

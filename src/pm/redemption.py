@@ -473,12 +473,15 @@ class RedemptionQueue:
         except Exception:
             return True  # go-livepeer: an error counts as active (§7.2 step 3)
 
-    def _precheck(self, t: StoredTicket, gas_price: int) -> None:
+    def _precheck(self, t: StoredTicket, gas_price: int | None) -> None:
         """§7.3 steps 1-4 for one ticket; raises a RedemptionError."""
         p = self.policy
         available = self.monitor.available_funds(t.sender)
         if self.chain.used_tickets(t.ticket_hash):
             raise TicketAlreadyUsed(t.ticket_hash)
+        if gas_price is None:
+            # step 3 failed (no price polled yet): retry later, never assume a free transaction
+            raise RedemptionError("could not get gas price")
         if p.max_gas_price is not None and gas_price > p.max_gas_price:
             raise GasPriceTooHigh(p.max_gas_price, gas_price)
         tx_cost = p.redeem_gas * gas_price
@@ -510,7 +513,7 @@ class RedemptionQueue:
     def _redeem_group(
         self, group: Sequence[StoredTicket], report: QueueReport, *, solo: bool = False
     ) -> None:
-        gas_price = self.chain.gas_price() or 0
+        gas_price = self.chain.gas_price()
         send: list[StoredTicket] = []
         try:
             for t in group:
