@@ -114,3 +114,45 @@ def _check(body: bytes) -> None:
         else:
             state = base64.b64decode(resp.body["state"]["State"])
             assert RemotePaymentState.from_json(state) is not None
+
+
+# -- found by these fuzzers, reported to the signer owner ----------------------------------------
+
+
+@pytest.mark.xfail(
+    reason="json.loads raises RecursionError on deeply nested bodies and generate_live_payment "
+    "lets it escape (an HTTP client can trigger it; go-livepeer answers 400) — reported to the "
+    "signer owner",
+    strict=True,
+)
+@pytest.mark.parametrize(
+    "body",
+    [b"[" * 100_000 + b"]" * 100_000, b'{"a":' * 50_000 + b"1" + b"}" * 50_000],
+    ids=["arrays", "objects"],
+)
+def test_deeply_nested_body_is_an_error_response(body: bytes) -> None:
+    resp = SIGNER.generate_live_payment(body)
+    assert resp.status == 400
+
+
+@pytest.mark.xfail(
+    reason="signer.state.parse_rat raises ValueError (CPython's 4300-digit int(str) limit) on "
+    "long numbers Go's SetString parses, and accepts non-ASCII digits that SetString refuses "
+    "— reported to the signer owner",
+    strict=True,
+)
+@pytest.mark.parametrize(
+    "text",
+    ["1" * 5000, "1/" + "3" * 5000, "0." + "1" * 5000, "\u0661\u0662"],
+    ids=["long-int", "long-den", "long-decimal", "arabic-digits"],
+)
+def test_parse_rat_never_raises_a_non_pm_error(text: str) -> None:
+    from pm.errors import PMError
+    from pm.signer.state import parse_rat
+
+    try:
+        result = parse_rat(text)
+    except PMError:
+        return
+    if not text.isascii():
+        assert result is None  # Go's SetString takes ASCII digits only
