@@ -125,10 +125,50 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     parser.add_argument(
         "--json", action="store_true", help="print the summary (and throughput) as JSON"
     )
+    economy = parser.add_argument_group(
+        "protocol economy",
+        "--economy simulates stake, rewards, ticket fees and a governance vote over rounds "
+        "instead (pm.protocol); it uses --seed, --orchestrators, --out, --json and --quiet",
+    )
+    economy.add_argument(
+        "--economy", action="store_true", help="run the protocol-economy simulation"
+    )
+    economy.add_argument(
+        "--rounds", type=_count, default=100, metavar="N", help="rounds to simulate (default 100)"
+    )
+    economy.add_argument(
+        "--delegators", type=_count, default=10, metavar="N", help="delegators (default 10)"
+    )
     parser.set_defaults(handler=run)
 
 
+def run_economy_command(args: argparse.Namespace) -> int:
+    """``pm simulate --economy``: writes economy.json and economy.png into the run directory."""
+    from ..protocol.simulation import EconomyConfig, run_economy, write_chart
+
+    result = run_economy(
+        EconomyConfig(
+            seed=args.seed,
+            rounds=args.rounds,
+            orchestrators=args.orchestrators,
+            delegators=args.delegators,
+        )
+    )
+    args.out.mkdir(parents=True, exist_ok=True)
+    summary = result.summary()
+    (args.out / "economy.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
+    chart = write_chart(result, args.out / "economy.png")
+    if args.json:
+        print(json.dumps(summary, indent=2, sort_keys=True))
+    elif not args.quiet:
+        print(result.format_table())
+        print(f"wrote {args.out / 'economy.json'}, chart {chart}")
+    return 0 if result.conservation.get("holds", False) else 1
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.economy:
+        return run_economy_command(args)
     config = None
     if not args.resume:
         config = SimConfig(
