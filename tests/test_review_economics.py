@@ -276,3 +276,33 @@ def test_migrate_with_no_lpt_still_calls_transfer() -> None:
     a.migrate_to_new_minter(OWNER, b)
     transfers = [e.args for e in token.events if e.name == "Transfer"]
     assert transfers == [{"from": a.address, "to": b.address, "value": 0}]
+
+
+# -- Treasury (OZ 4.9 TimelockController._execute): a failing call does not bubble its reason -
+
+
+def test_failing_proposal_call_reverts_with_timelocks_own_string() -> None:
+    """OZ 4.x ``_execute``: ``(bool success, ) = target.call{value}(data); require(success,
+    "TimelockController: underlying transaction reverted")`` — the inner reason is dropped; the
+    whole execute reverts and nothing changes (the proposal stays Queued)."""
+    voter = label("v")
+    src = _Votes({voter: 10 * E18})
+    treasury = Treasury()
+    gov = LivepeerGovernor(votes=src, treasury=treasury, proposal_threshold=0)
+    treasury.grant_governor(gov.address)
+    token = LivepeerToken(admin=OWNER)
+    calls = [
+        Call(gov, "set_voting_delay", (3,)),
+        Call(token, "transfer", (label("grantee"), 1)),  # the Treasury holds no LPT
+    ]
+    pid = gov.propose(voter, calls, "grant")
+    src.now = 102
+    gov.cast_vote(voter, pid, 1)
+    src.now = 112
+    gov.queue(voter, pid)
+    n = len(gov.events)
+    assert reason(lambda: gov.execute(voter, pid)) == (
+        "TimelockController: underlying transaction reverted"
+    )
+    assert gov.state(pid) == ProposalState.QUEUED
+    assert gov.voting_delay() == 1 and len(gov.events) == n

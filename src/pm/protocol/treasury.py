@@ -96,12 +96,17 @@ class Treasury(Journaled):
 
     @external
     def execute(self, sender: bytes, op_id: bytes, calls: tuple[Call, ...]) -> None:
-        """Run ``calls`` as the Treasury; any revert in a call reverts the whole operation."""
+        """Run ``calls`` as the Treasury; any revert in a call reverts the whole operation with
+        "TimelockController: underlying transaction reverted"."""
         self._only_role(sender, "EXECUTOR_ROLE")
         if not self.is_operation_ready(op_id):
             raise Revert("TimelockController: operation is not ready")
         for i, call in enumerate(calls):
-            getattr(call.target, call.function)(self.address, *call.args)
+            try:
+                getattr(call.target, call.function)(self.address, *call.args)
+            except Revert:
+                # OZ 4.x _execute: require(success, ...) drops the call's own revert reason
+                raise Revert("TimelockController: underlying transaction reverted") from None
             self.events.append(Event("CallExecuted", {"id": op_id, "index": i}))
         self._timestamps[op_id] = _DONE
 
