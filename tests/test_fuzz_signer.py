@@ -116,15 +116,9 @@ def _check(body: bytes) -> None:
             assert RemotePaymentState.from_json(state) is not None
 
 
-# -- found by these fuzzers, reported to the signer owner ----------------------------------------
+# -- found by these fuzzers and fixed in the signer ------------------------------------------------
 
 
-@pytest.mark.xfail(
-    reason="json.loads raises RecursionError on deeply nested bodies and generate_live_payment "
-    "lets it escape (an HTTP client can trigger it; go-livepeer answers 400) — reported to the "
-    "signer owner",
-    strict=True,
-)
 @pytest.mark.parametrize(
     "body",
     [b"[" * 100_000 + b"]" * 100_000, b'{"a":' * 50_000 + b"1" + b"}" * 50_000],
@@ -135,12 +129,6 @@ def test_deeply_nested_body_is_an_error_response(body: bytes) -> None:
     assert resp.status == 400
 
 
-@pytest.mark.xfail(
-    reason="signer.state.parse_rat raises ValueError (CPython's 4300-digit int(str) limit) on "
-    "long numbers Go's SetString parses, and accepts non-ASCII digits that SetString refuses "
-    "— reported to the signer owner",
-    strict=True,
-)
 @pytest.mark.parametrize(
     "text",
     ["1" * 5000, "1/" + "3" * 5000, "0." + "1" * 5000, "\u0661\u0662"],

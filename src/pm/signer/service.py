@@ -142,6 +142,8 @@ def _decode_json(body: bytes) -> Any:
         raise _bad(f"invalid character {stripped[exc.pos]!r} {hint}") from exc
     except ValueError as exc:  # NaN / Infinity literals
         raise _bad(f"invalid character {str(exc)!r} looking for beginning of value") from exc
+    except RecursionError as exc:  # Go's decoder stops at 10000 levels of nesting
+        raise _bad("exceeded max depth") from exc
     return value
 
 

@@ -21,8 +21,12 @@ _ZERO_TIME = "0001-01-01T00:00:00Z"
 _RFC3339 = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})"
 )
-_RAT = re.compile(r"\s*([+-]?\d+)(?:/(\d+))?\s*")
-_DECIMAL = re.compile(r"\s*([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?\s*")
+_RAT = re.compile(r"\s*([+-]?[0-9]+)(?:/([0-9]+))?\s*", re.ASCII)
+_DECIMAL = re.compile(r"\s*([+-]?)([0-9]*)(?:\.([0-9]*))?(?:[eE]([+-]?[0-9]+))?\s*", re.ASCII)
+#: Longest number text parsed. Go's SetString has no limit, but no wei amount a state or a price
+#: ceiling can meaningfully hold comes near it (2**256 has 78 digits), and Python's int() refuses
+#: more than 4300 digits by default.
+_MAX_RAT_CHARS = 1000
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -35,7 +39,10 @@ def rat_string(value: Fraction) -> str:
 
 def parse_rat(text: str) -> Fraction | None:
     """Go ``big.Rat.SetString`` for the forms a state can hold: ``"n"``, ``"n/d"`` and decimals
-    such as ``"1.5"`` or ``"2e3"``. Returns None where Go's SetString fails."""
+    such as ``"1.5"`` or ``"2e3"``, ASCII digits only. Returns None where Go's SetString fails,
+    and for texts over 1000 characters."""
+    if len(text) > _MAX_RAT_CHARS:
+        return None
     m = _RAT.fullmatch(text)
     if m:
         den = int(m.group(2)) if m.group(2) is not None else 1
