@@ -306,3 +306,31 @@ def test_failing_proposal_call_reverts_with_timelocks_own_string() -> None:
     )
     assert gov.state(pid) == ProposalState.QUEUED
     assert gov.voting_delay() == 1 and len(gov.events) == n
+
+
+# -- GovernorCountingOverridable._countVote through the model's public count_vote ------------
+
+
+class _PickyVotes(_Votes):
+    """A vote source whose delegatedAt lookup reverts (e.g. BondingVotes' FutureLookup)."""
+
+    fail = True
+
+    def delegated_at(self, account: bytes, round: int) -> bytes:
+        if self.fail:
+            raise Revert("FutureLookup(101, 100)")
+        return account
+
+
+def test_count_vote_that_reverts_leaves_no_trace() -> None:
+    """Like the contract harness' _countVote transaction: a revert inside (here the delegatedAt
+    lookup, after hasVoted was set) must not leave the voter marked as having voted."""
+    voter = label("v")
+    src = _PickyVotes({voter: 10 * E18})
+    gov = LivepeerGovernor(votes=src, treasury=None, proposal_threshold=0)
+    pid = gov.propose(voter, [Call(gov, "set_voting_delay", (2,))], "x")
+    assert reason(lambda: gov.count_vote(pid, voter, 1, 5)) == "FutureLookup(101, 100)"
+    assert not gov.has_voted(pid, voter)
+    src.fail = False
+    gov.count_vote(pid, voter, 1, 5)
+    assert gov.proposal_votes(pid) == (0, 5, 0)

@@ -370,6 +370,7 @@ class LivepeerGovernor(Journaled):
         )
         return weight
 
+    @external
     def count_vote(self, proposal_id: int, account: bytes, support: int, weight: int) -> None:
         """GovernorCountingOverridable._countVote (spec §4.4)."""
         p = self._proposal(proposal_id)
