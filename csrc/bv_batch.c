@@ -12,9 +12,13 @@
  * holds for every batch of valid tickets, and for a batch containing a bad ticket only with
  * probability below 2^-128 (each weight has > 128 bits of min-entropy mod n; expand_weight).
  * Q itself is never computed: the anchor ticket (the first one that the one-by-one path
- * accepts) gives Q = r0^-1 (s0 R0 - z0 G), which is substituted, so the check is one Strauss
- * MSM over G and R0 (full-length scalars) and the R_i (sparse weights: 16 wNAF digits each),
- * with affine odd-multiple tables (window BV_W) built with one shared inversion per level.
+ * accepts) gives Q = r0^-1 (s0 R0 - z0 G), which is substituted, so the check is one MSM over
+ * G, R0 and the R_i. Every scalar is cut into two halves of <= 128 bits (G's coefficient over
+ * G and H = 2^128 G; R0's and each weight over P and lambda P with the GLV endomorphism), so
+ * about 130 doublings are shared by all points. Sets of >= BV_BUCKET_MIN candidates are
+ * summed with buckets (one per digit position, affine additions with one batched inversion per
+ * round), smaller ones with Strauss; both use affine odd-multiple tables (window BV_W) built
+ * with one shared inversion per level.
  * When a batch fails, bisection finds the bad tickets and each of those gets the verdict of the
  * one-by-one path (pm_validate_tickets on that single ticket), so the per-ticket statuses are
  * exactly the one-by-one path's.
@@ -32,12 +36,18 @@
 
 #define BV_W 5                       /* wNAF window */
 #define BV_TBL (1 << (BV_W - 2))     /* odd multiples P, 3P, ..., (2^(W-1) - 1) P */
-#define BV_NAF_LEN 260               /* digits 0..256 of a 256-bit scalar, padded */
-#define BV_FIXED 2                   /* G and R0, with full-length scalars */
-/* Sparse weights (see expand_weight): BV_K non-zero wNAF digits at positions <= BV_PMAX. */
+#define BV_HLEN 132                  /* wNAF digits of one <= 129-bit half scalar, padded */
+/* Every scalar is split in two halves of <= 128 bits, so the MSM needs ~130 doublings:
+ * the G coefficient as c = lo + 2^128 hi over G and H = 2^128 G; the R0 coefficient and the
+ * weights with the GLV endomorphism, k = k1 + lambda k2 over P and lambda P = (beta x, y). */
+#define BV_NBASE_FIXED 3             /* table points G, H, R0 */
+#define BV_NHALF_FIXED 4             /* halves G, H, R0, lambda R0 */
+/* Sparse weights (see expand_weight): BV_K non-zero wNAF digits at slot positions <= BV_PMAX,
+ * slots 0..BV_HPOS-1 in the first half and BV_HPOS.. in the lambda half. */
 #define BV_K 16
-#define BV_PMAX 252
-#define BV_SLACK (BV_PMAX - (BV_K - 1) * BV_W + 1) /* 178 values for each sorted slack */
+#define BV_HPOS 122
+#define BV_PMAX (2 * BV_HPOS - 1)
+#define BV_SLACK (BV_PMAX - (BV_K - 1) * BV_W + 1) /* 169 values for each sorted slack */
 #define BV_LEAF 2                    /* bisection stops here and asks the one-by-one path */
 #define BV_MAX_N ((size_t)1 << 24)
 #define BV_ALIGN 64
@@ -49,51 +59,126 @@ static const uint64_t G_X[4] = {0x59F2815B16F81798ULL, 0x029BFCDB2DCE28D9ULL,
                                 0x55A06295CE870B07ULL, 0x79BE667EF9DCBBACULL};
 static const uint64_t G_Y[4] = {0x9C47D08FFB10D4B8ULL, 0xFD17B448A6855419ULL,
                                 0x5DA4FBFC0E1108A8ULL, 0x483ADA7726A3C465ULL};
+/* H = 2^128 G (computed with coincurve; the harness checks it against the naive reference). */
+static const uint64_t H_X[4] = {0x1B7B444C9EC4C0DAULL, 0xE88C5678723EA335ULL,
+                                0x9239C1AD981F162EULL, 0x8F68B9D2F63B5F33ULL};
+static const uint64_t H_Y[4] = {0xF23CBF79501FFF82ULL, 0xBBEA2CFE95510BFDULL,
+                                0xDE1D90C2B6BE215DULL, 0x662A9F2DBA063986ULL};
+
+/*
+ * GLV endomorphism of secp256k1 (Gallant-Lambert-Vanstone): lambda (beta x, y) for the cube
+ * roots of unity lambda mod n and beta mod p with lambda G = (beta Gx, Gy), and the reduced
+ * basis (a1, b1), (a2, b2) of the lattice {(x, y): x + lambda y = 0 mod n}, all derived with
+ * Python big integers (csrc/tests/test_bv.c and tests/ re-check every relation). Every
+ * non-zero lattice vector has a coordinate above 2^127, so k1 + lambda k2 is one-to-one on
+ * pairs with |k1|, |k2| < 2^126.
+ */
+static const bv_sc BV_LAMBDA = {{0xDF02967C1B23BD72ULL, 0x122E22EA20816678ULL,
+                                 0xA5261C028812645AULL, 0x5363AD4CC05C30E0ULL}};
+static const uint64_t BV_BETA[4] = {0xC1396C28719501EEULL, 0x9CF0497512F58995ULL,
+                                    0x6E64479EAC3434E9ULL, 0x7AE96A2B657C0710ULL};
+/* -a1, -a2, -b1, -b2 mod n, and g1 = round(2^384 b2 / n), g2 = round(2^384 (-b1) / n). */
+static const bv_sc GLV_NA1 = {{0xD765CDA83DB1562CULL, 0x8A280AC50774346DULL,
+                               0xFFFFFFFFFFFFFFFEULL, 0xFFFFFFFFFFFFFFFFULL}};
+static const bv_sc GLV_NA2 = {{0x68114DFF32F17169ULL, 0xA5E48BEF0665AC45ULL,
+                               0xFFFFFFFFFFFFFFFDULL, 0xFFFFFFFFFFFFFFFFULL}};
+static const bv_sc GLV_NB1 = {{0x6F547FA90ABFE4C3ULL, 0xE4437ED6010E8828ULL, 0, 0}};
+static const bv_sc GLV_NB2 = {{0xD765CDA83DB1562CULL, 0x8A280AC50774346DULL,
+                               0xFFFFFFFFFFFFFFFEULL, 0xFFFFFFFFFFFFFFFFULL}};
+static const uint64_t GLV_G1[4] = {0xE893209A45DBB031ULL, 0x3DAA8A1471E8CA7FULL,
+                                   0xE86C90E49284EB15ULL, 0x3086D221A7D46BCDULL};
+static const uint64_t GLV_G2[4] = {0x1571B4AE8AC47F71ULL, 0x221208AC9DF506C6ULL,
+                                   0x6F547FA90ABFE4C4ULL, 0xE4437ED6010E8828ULL};
+
+/* round(k g / 2^384) for 256-bit k and g (at most 2^128). */
+static void mulshift384(bv_sc *r, const bv_sc *k, const uint64_t g[4]) {
+    uint64_t l[8] = {0};
+    for (int i = 0; i < 4; i++) {
+        bv_u128 carry = 0;
+        for (int j = 0; j < 4; j++) {
+            bv_u128 t = (bv_u128)k->d[i] * g[j] + l[i + j] + carry;
+            l[i + j] = (uint64_t)t;
+            carry = t >> 64;
+        }
+        l[i + 4] = (uint64_t)carry;
+    }
+    bv_u128 t = (bv_u128)l[6] + (l[5] >> 63);
+    r->d[0] = (uint64_t)t;
+    t = (t >> 64) + l[7];
+    r->d[1] = (uint64_t)t;
+    r->d[2] = (uint64_t)(t >> 64);
+    r->d[3] = 0;
+}
+
+/* k = k1 + lambda k2 (mod n) with |k1|, |k2| <= 2^128 (as residues: small or n - small). */
+static void glv_split(const bv_sc *k, bv_sc *k1, bv_sc *k2) {
+    bv_sc c1, c2, t;
+    mulshift384(&c1, k, GLV_G1);
+    mulshift384(&c2, k, GLV_G2);
+    bv_sc_mul(&t, &c1, &GLV_NA1);
+    bv_sc_add(k1, k, &t);
+    bv_sc_mul(&t, &c2, &GLV_NA2);
+    bv_sc_add(k1, k1, &t);
+    bv_sc_mul(k2, &c1, &GLV_NB1);
+    bv_sc_mul(&t, &c2, &GLV_NB2);
+    bv_sc_add(k2, k2, &t);
+}
 
 /* ------------------------------------------------------------------ wNAF */
 
-static int bit_of(const uint64_t k[4], int i) {
-    return i < 256 ? (int)((k[i >> 6] >> (i & 63)) & 1) : 0;
+static int bit_of(const uint64_t k[3], int i) {
+    return i < 192 ? (int)((k[i >> 6] >> (i & 63)) & 1) : 0;
 }
 
-static int bits_of(const uint64_t k[4], int i, int w) {
+static int bits_of(const uint64_t k[3], int i, int w) {
     int v = 0;
     for (int j = w - 1; j >= 0; j--) v = (v << 1) | bit_of(k, i + j);
     return v;
 }
 
 /*
- * Width-BV_W NAF of a scalar < 2^256: naf[i] is 0 or odd with |naf[i]| < 2^(W-1), any W
- * consecutive digits hold at most one non-zero, and sum naf[i] 2^i == k. Returns the number of
- * digit positions used (last non-zero + 1, at most 257).
+ * Width-BV_W NAF of a value below 2^129 (3 words, the top one 0 or 1): naf[i] is 0 or odd with
+ * |naf[i]| < 2^(W-1), any W consecutive digits hold at most one non-zero, and
+ * sum naf[i] 2^i == k (negated digits when neg). Returns the positions used (<= 130).
  */
-static int wnaf256(int8_t naf[BV_NAF_LEN], const uint64_t k[4]) {
-    memset(naf, 0, BV_NAF_LEN);
+static int wnaf_half(int8_t naf[BV_HLEN], const uint64_t k[3], int neg) {
+    memset(naf, 0, BV_HLEN);
     int carry = 0, used = 0, i = 0;
-    while (i < 257) {
+    while (i < 130) {
         if (bit_of(k, i) == carry) { i++; continue; }
         int word = bits_of(k, i, BV_W) + carry;
         carry = (word >> (BV_W - 1)) & 1;
         word -= carry << BV_W;
-        naf[i] = (int8_t)word;
+        naf[i] = (int8_t)(neg ? -word : word);
         used = i + 1;
         i += BV_W;
     }
     return used;
 }
 
+/* wNAF of a residue k that is "small" (|k| <= 2^128) as a signed integer: k or -(n - k). */
+static int wnaf_signed(int8_t naf[BV_HLEN], const bv_sc *k) {
+    bv_sc m = *k;
+    int neg = bv_cmp4(k->d, BV_HALF_N) > 0;
+    if (neg) bv_sc_negate(&m, k);
+    uint64_t w[3] = {m.d[0], m.d[1], m.d[2]};
+    return wnaf_half(naf, w, neg);
+}
+
 /*
- * Expands PM_BV_WEIGHT_LEN random bytes into a sparse weight: BV_K non-zero digits
- * d_j in {+-1, +-3, ..., +-15} at positions p_j = W j + s_j, where s_0 <= ... <= s_{K-1} are
- * BV_K values uniform in [0, BV_SLACK) (16 random bits each, reduced), sorted. Consecutive
- * positions differ by >= W, so the digits form a width-W NAF, which is unique: distinct draws
- * give distinct integers in (-2^256, 2^256), at most 4 per residue mod n. The most likely
- * residue therefore has probability <= 4 K! (1.003/178)^K 16^-K < 2^-137, which bounds the
- * chance that a batch with a bad ticket passes (the bad ticket's weight would have to hit one
- * residue). Sixteen additions per ticket instead of about 21.5 for a dense 128-bit weight.
- * Writes the digits to naf, the weight mod n to a, and returns the digit count used.
+ * Expands PM_BV_WEIGHT_LEN random bytes into a sparse weight a = a1 + lambda a2 (mod n):
+ * BV_K non-zero digits d_j in {+-1, +-3, ..., +-15} at slots q_j = W j + s_j, where
+ * s_0 <= ... <= s_{K-1} are BV_K values uniform in [0, BV_SLACK) (16 random bits each,
+ * reduced), sorted; slot q < BV_HPOS is position q of a1, slot q >= BV_HPOS position
+ * q - BV_HPOS of a2. Digits of one half are >= W apart, so each half is a width-W NAF, which
+ * is unique, and |a1|, |a2| < 2^126, on which (a1, a2) -> a1 + lambda a2 is one-to-one. The
+ * most likely weight therefore has probability <= K! (1.003/169)^K 16^-K < 2^-138: a batch
+ * with a bad ticket passes only if that ticket's weight hits one residue. Each ticket costs
+ * 16 additions (a dense 128-bit weight would cost about 21.5) and only 122 shared doublings.
+ * Writes both halves' digits and counts, and the weight mod n to a.
  */
-static int expand_weight(int8_t naf[BV_NAF_LEN], bv_sc *a, const uint8_t rnd[PM_BV_WEIGHT_LEN]) {
+static void expand_weight(int8_t naf0[BV_HLEN], int8_t naf1[BV_HLEN], int used[2], bv_sc *a,
+                          const uint8_t rnd[PM_BV_WEIGHT_LEN]) {
     int slack[BV_K];
     for (int j = 0; j < BV_K; j++) {
         int v = ((int)rnd[2 * j] << 8 | rnd[2 * j + 1]) % BV_SLACK;
@@ -101,43 +186,83 @@ static int expand_weight(int8_t naf[BV_NAF_LEN], bv_sc *a, const uint8_t rnd[PM_
         while (k > 0 && slack[k - 1] > v) { slack[k] = slack[k - 1]; k--; }
         slack[k] = v;
     }
-    uint64_t pos[4] = {0, 0, 0, 0}, neg[4] = {0, 0, 0, 0};
-    memset(naf, 0, BV_NAF_LEN);
-    int used = 0;
+    uint64_t pos[2][2] = {{0, 0}, {0, 0}}, neg[2][2] = {{0, 0}, {0, 0}};
+    int8_t *naf[2] = {naf0, naf1};
+    memset(naf0, 0, BV_HLEN);
+    memset(naf1, 0, BV_HLEN);
+    used[0] = used[1] = 0;
     for (int j = 0; j < BV_K; j++) {
         int nib = (rnd[2 * BV_K + j / 2] >> (4 * (j & 1))) & 15;
-        int mag = 2 * (nib & 7) + 1, p = BV_W * j + slack[j];
-        uint64_t *t = (nib & 8) ? neg : pos;
-        naf[p] = (int8_t)((nib & 8) ? -mag : mag);
+        int mag = 2 * (nib & 7) + 1, q = BV_W * j + slack[j];
+        int h = q >= BV_HPOS, p = q - h * BV_HPOS;
+        uint64_t *t = (nib & 8) ? neg[h] : pos[h];
+        naf[h][p] = (int8_t)((nib & 8) ? -mag : mag);
         t[p >> 6] |= (uint64_t)mag << (p & 63);
         if ((p & 63) > 60) t[(p >> 6) + 1] |= (uint64_t)mag >> (64 - (p & 63));
-        used = p + 1;
+        used[h] = p + 1;
     }
-    bv_sc sp, sn;
-    uint8_t b[32];
-    bv_store_words(b, pos);
-    bv_sc_set_b32(&sp, b);
-    bv_store_words(b, neg);
-    bv_sc_set_b32(&sn, b);
-    bv_sc_negate(&sn, &sn);
-    bv_sc_add(a, &sp, &sn);
-    if (bv_sc_is_zero(a)) { /* probability < 2^-130; keep the ticket in the check */
-        memset(naf, 0, BV_NAF_LEN);
-        naf[0] = 1;
+    bv_sc half[2];
+    for (int h = 0; h < 2; h++) { /* pos, neg < 2^126 < n: already reduced */
+        bv_sc sp = {{pos[h][0], pos[h][1], 0, 0}}, sn = {{neg[h][0], neg[h][1], 0, 0}};
+        bv_sc_negate(&sn, &sn);
+        bv_sc_add(&half[h], &sp, &sn);
+    }
+    bv_sc_mul(a, &half[1], &BV_LAMBDA);
+    bv_sc_add(a, a, &half[0]);
+    if (bv_sc_is_zero(a)) { /* probability < 2^-138; keep the ticket in the check */
+        memset(naf0, 0, BV_HLEN);
+        memset(naf1, 0, BV_HLEN);
+        naf0[0] = 1;
+        used[0] = 1;
+        used[1] = 0;
         a->d[0] = 1;
-        used = 1;
     }
-    return used;
 }
 
 /* ------------------------------------------------------------------ MSM context */
 
 typedef struct {
-    size_t m;          /* base points: BV_FIXED fixed + the candidates */
+    size_t m;          /* table points: G, H, R0 and the candidates' R_i */
     bv_ge *tbl;        /* m * BV_TBL affine odd multiples */
-    int8_t *naf;       /* m * BV_NAF_LEN digits */
-    int *used;         /* m digit counts */
+    int8_t *naf;       /* per half (4 fixed, then 2 per candidate): BV_HLEN digits */
+    int *used;         /* per half: digit positions used */
 } msm_t;
+
+/* Half h: its table point and whether it is the lambda image (x -> beta x). Halves 0..3 are
+ * G, H, R0, lambda R0; candidate k owns halves 4 + 2k (R_k) and 5 + 2k (lambda R_k). */
+static size_t half_base(size_t h, int *lam) {
+    if (h < BV_NHALF_FIXED) {
+        *lam = h == 3;
+        return h < 3 ? h : 2;
+    }
+    *lam = (int)((h - BV_NHALF_FIXED) & 1);
+    return BV_NBASE_FIXED + (h - BV_NHALF_FIXED) / 2;
+}
+
+/* The table entry for digit d != 0 of half h: +-(odd multiple), with x -> beta x for lambda. */
+static void half_entry(const msm_t *c, size_t h, int d, bv_ge *out) {
+    int lam;
+    size_t b = half_base(h, &lam);
+    const bv_ge *t = &c->tbl[b * BV_TBL + (size_t)((d < 0 ? -d : d) >> 1)];
+    if (lam) {
+        bv_fe beta;
+        bv_fe_from_words(&beta, BV_BETA);
+        bv_fe_mul(&out->x, &t->x, &beta);
+    } else {
+        out->x = t->x;
+    }
+    if (d < 0) {
+        bv_fe_negate(&out->y, &t->y, 1);
+        bv_fe_normalize_weak(&out->y);
+    } else {
+        out->y = t->y;
+    }
+}
+
+/* Halves of a check over candidates [lo, hi): the 4 fixed ones, then 2 per candidate. */
+static size_t half_at(size_t q, size_t lo) {
+    return q < BV_NHALF_FIXED ? q : q + 2 * lo;
+}
 
 /* Inverts d[0..m) in place with one field inversion (Montgomery's trick); pre holds m
  * elements. Returns 0 (d unchanged in value) if some d[i] is zero. */
@@ -229,20 +354,32 @@ static int msm_tables(msm_t *c, const bv_gej *base, void *tmp, bv_fe *pre) {
     return msm_tables_affine(c, pts, dbl, den, pre);
 }
 
-/* Accumulates sum_j naf_j * P_j over the fixed points and the candidates cand[lo..hi). */
+/* Accumulates sum over the fixed halves and candidates [lo, hi) of naf_h * P_h (Strauss:
+ * shared doublings, one mixed addition per non-zero digit). */
 static void msm_eval(const msm_t *c, size_t lo, size_t hi, bv_gej *acc) {
+    size_t nh = BV_NHALF_FIXED + 2 * (hi - lo);
     int top = 0;
-    for (size_t j = 0; j < BV_FIXED; j++) if (c->used[j] > top) top = c->used[j];
-    for (size_t j = BV_FIXED + lo; j < BV_FIXED + hi; j++) if (c->used[j] > top) top = c->used[j];
+    for (size_t q = 0; q < nh; q++) {
+        size_t h = half_at(q, lo);
+        if (c->used[h] > top) top = c->used[h];
+    }
     acc->inf = 1;
     for (int i = top - 1; i >= 0; i--) {
         bv_gej_double(acc, acc);
-        for (size_t q = 0; q < BV_FIXED + (hi - lo); q++) {
-            size_t j = q < BV_FIXED ? q : q + lo;
-            int d = c->naf[j * BV_NAF_LEN + (size_t)i];
+        for (size_t q = 0; q < nh; q++) {
+            size_t h = half_at(q, lo);
+            int d = c->naf[h * BV_HLEN + (size_t)i];
             if (d == 0) continue;
-            const bv_ge *p = &c->tbl[j * BV_TBL + (size_t)((d < 0 ? -d : d) >> 1)];
-            bv_gej_add_ge_sign(acc, acc, p, d < 0);
+            int lam;
+            size_t b = half_base(h, &lam);
+            const bv_ge *t = &c->tbl[b * BV_TBL + (size_t)((d < 0 ? -d : d) >> 1)];
+            if (lam) {
+                bv_ge e;
+                half_entry(c, h, d > 0 ? d : -d, &e);
+                bv_gej_add_ge_sign(acc, acc, &e, d < 0);
+            } else {
+                bv_gej_add_ge_sign(acc, acc, t, d < 0);
+            }
         }
     }
 }
@@ -255,8 +392,8 @@ static void msm_eval(const msm_t *c, size_t lo, size_t hi, bv_gej *acc) {
  * Jacobian addition); finally sum 2^p B_p by Horner's rule. Equal points in a pair are
  * doubled and opposite points cancel, so adversarial inputs are handled exactly.
  */
-#define BV_NB 260            /* buckets: digit positions 0..256, padded */
-#define BV_FIXED_DIGITS 64   /* a 256-bit wNAF has at most 52 non-zero digits */
+#define BV_NB BV_HLEN        /* buckets: one per digit position */
+#define BV_FIXED_DIGITS 28   /* a <= 129-bit wNAF has at most 27 non-zero digits */
 #define BV_BUCKET_MIN 48     /* below this many candidates Strauss is faster */
 
 typedef struct {
@@ -271,12 +408,12 @@ static void msm_eval_buckets(const msm_t *c, size_t lo, size_t hi, const bucket_
     uint32_t bstart[BV_NB], bcnt[BV_NB];
     memset(bcnt, 0, sizeof bcnt);
     int top = 0;
-    size_t npts = BV_FIXED + (hi - lo);
-    for (size_t q = 0; q < npts; q++) {
-        size_t j = q < BV_FIXED ? q : q + lo;
-        const int8_t *naf = c->naf + j * BV_NAF_LEN;
-        for (int i = 0; i < c->used[j]; i++) bcnt[i] += naf[i] != 0;
-        if (c->used[j] > top) top = c->used[j];
+    size_t nh = BV_NHALF_FIXED + 2 * (hi - lo);
+    for (size_t q = 0; q < nh; q++) {
+        size_t h = half_at(q, lo);
+        const int8_t *naf = c->naf + h * BV_HLEN;
+        for (int i = 0; i < c->used[h]; i++) bcnt[i] += naf[i] != 0;
+        if (c->used[h] > top) top = c->used[h];
     }
     uint32_t total = 0;
     for (int p = 0; p < BV_NB; p++) {
@@ -284,16 +421,12 @@ static void msm_eval_buckets(const msm_t *c, size_t lo, size_t hi, const bucket_
         total += bcnt[p];
         bcnt[p] = 0;
     }
-    for (size_t q = 0; q < npts; q++) {
-        size_t j = q < BV_FIXED ? q : q + lo;
-        const int8_t *naf = c->naf + j * BV_NAF_LEN;
-        for (int i = 0; i < c->used[j]; i++) {
+    for (size_t q = 0; q < nh; q++) {
+        size_t h = half_at(q, lo);
+        const int8_t *naf = c->naf + h * BV_HLEN;
+        for (int i = 0; i < c->used[h]; i++) {
             int d = naf[i];
-            if (d == 0) continue;
-            bv_ge *e = &ws->ent[bstart[i] + bcnt[i]++];
-            const bv_ge *t = &c->tbl[j * BV_TBL + (size_t)((d < 0 ? -d : d) >> 1)];
-            if (d > 0) *e = *t;
-            else bv_ge_neg(e, t);
+            if (d != 0) half_entry(c, h, d, &ws->ent[bstart[i] + bcnt[i]++]);
         }
     }
     for (;;) {
@@ -343,9 +476,16 @@ static void msm_eval_buckets(const msm_t *c, size_t lo, size_t hi, const bucket_
     }
 }
 
-/* Sets the wNAF of fixed point j from a full-length scalar. */
-static void msm_set_full(msm_t *c, size_t j, const bv_sc *k) {
-    c->used[j] = wnaf256(c->naf + j * BV_NAF_LEN, k->d);
+/* Sets the fixed halves from the coefficients of G (split at bit 128 over G and H) and of R0
+ * (GLV split over R0 and lambda R0). */
+static void msm_set_fixed(msm_t *c, const bv_sc *cg, const bv_sc *cr) {
+    uint64_t lo[3] = {cg->d[0], cg->d[1], 0}, hi[3] = {cg->d[2], cg->d[3], 0};
+    bv_sc k1, k2;
+    c->used[0] = wnaf_half(c->naf, lo, 0);
+    c->used[1] = wnaf_half(c->naf + BV_HLEN, hi, 0);
+    glv_split(cr, &k1, &k2);
+    c->used[2] = wnaf_signed(c->naf + 2 * BV_HLEN, &k1);
+    c->used[3] = wnaf_signed(c->naf + 3 * BV_HLEN, &k2);
 }
 
 static void ge_from_words(bv_ge *r, const uint64_t x[4], const uint64_t y[4]) {
@@ -374,12 +514,12 @@ static size_t round_up(size_t x) { return (x + (BV_ALIGN - 1)) & ~(size_t)(BV_AL
 static size_t per_point_bytes(void) {
     return round_up(sizeof(cand_t)) + round_up(BV_TBL * sizeof(bv_ge)) +
            round_up(2 * sizeof(bv_ge) + sizeof(bv_fe)) + round_up(sizeof(bv_fe)) +
-           round_up(BV_NAF_LEN) + round_up(sizeof(int)) + round_up(sizeof(bv_gej));
+           round_up(2 * BV_HLEN) + round_up(2 * sizeof(int)) + round_up(sizeof(bv_gej));
 }
 
 /* Bucket workspace for n candidates: <= BV_K digits per candidate, <= BV_FIXED_DIGITS per fixed
  * point, half as many pairs. */
-static size_t bucket_entries(size_t n) { return BV_K * n + BV_FIXED * BV_FIXED_DIGITS; }
+static size_t bucket_entries(size_t n) { return BV_K * n + BV_NHALF_FIXED * BV_FIXED_DIGITS; }
 
 static size_t bucket_bytes(size_t n) {
     size_t ents = bucket_entries(n), pairs = ents / 2 + 1;
@@ -388,7 +528,7 @@ static size_t bucket_bytes(size_t n) {
 
 size_t pm_bv_scratch_size(size_t n) {
     if (n > BV_MAX_N) return 0;
-    return BV_ALIGN + 8 * BV_ALIGN + (n + BV_FIXED) * per_point_bytes() + bucket_bytes(n);
+    return BV_ALIGN + 8 * BV_ALIGN + (n + BV_NBASE_FIXED) * per_point_bytes() + bucket_bytes(n);
 }
 
 typedef struct {
@@ -404,7 +544,7 @@ static int carve(work_t *w, void *scratch, size_t scratch_len, size_t n) {
     size_t need = pm_bv_scratch_size(n);
     if (need == 0 || scratch_len < need) return 0;
     uintptr_t p = ((uintptr_t)scratch + (BV_ALIGN - 1)) & ~(uintptr_t)(BV_ALIGN - 1);
-    size_t m = n + BV_FIXED;
+    size_t m = n + BV_NBASE_FIXED, halves = 2 * n + BV_NHALF_FIXED;
 #define BV_TAKE(ptr, type, count)                  \
     do {                                           \
         (ptr) = (type *)p;                         \
@@ -415,8 +555,8 @@ static int carve(work_t *w, void *scratch, size_t scratch_len, size_t n) {
     BV_TAKE(w->tmp, uint8_t, m * (2 * sizeof(bv_ge) + sizeof(bv_fe)));
     BV_TAKE(w->pre, bv_fe, m);
     BV_TAKE(w->msm.tbl, bv_ge, m * BV_TBL);
-    BV_TAKE(w->msm.naf, int8_t, m * BV_NAF_LEN);
-    BV_TAKE(w->msm.used, int, m);
+    BV_TAKE(w->msm.naf, int8_t, halves * BV_HLEN);
+    BV_TAKE(w->msm.used, int, halves);
     /* bucket workspace: <= BV_K digits per candidate, <= BV_FIXED_DIGITS per fixed point */
     size_t ents = bucket_entries(n), pairs = ents / 2 + 1;
     BV_TAKE(w->bk.ent, bv_ge, ents);
@@ -522,8 +662,7 @@ static int check_range(ctx_t *x, size_t lo, size_t hi) {
     bv_sc_add(&cg, &cg, &t);
     bv_sc_mul(&t, &q, &x->cr_q);
     bv_sc_negate(&cr, &t);
-    msm_set_full(&x->w->msm, 0, &cg);
-    msm_set_full(&x->w->msm, 1, &cr);
+    msm_set_fixed(&x->w->msm, &cg, &cr);
     bv_gej acc;
     if (hi - lo >= BV_BUCKET_MIN) msm_eval_buckets(&x->w->msm, lo, hi, &x->w->bk, &acc);
     else msm_eval(&x->w->msm, lo, hi, &acc);
@@ -640,20 +779,23 @@ int pm_bv_validate_tickets(const uint8_t *flat_template, size_t flatlen, const u
     bv_sc_mul(&x.cr_q, &a0.s, &r0inv);
     /* 5. Weights and per-candidate scalars; base points and their wNAFs. */
     msm_t *msm = &w.msm;
-    msm->m = BV_FIXED + nc;
-    bv_ge g;
+    msm->m = BV_NBASE_FIXED + nc;
+    bv_ge g, h;
     ge_from_words(&g, G_X, G_Y);
+    ge_from_words(&h, H_X, H_Y);
     bv_gej_set_ge(&w.base[0], &g);
-    bv_gej_set_ge(&w.base[1], &a0.R);
+    bv_gej_set_ge(&w.base[1], &h);
+    bv_gej_set_ge(&w.base[2], &a0.R);
     for (size_t k = 0; k < nc; k++) {
         cand_t *c = &w.cand[k];
         bv_sc a, t;
-        msm->used[BV_FIXED + k] = expand_weight(msm->naf + (BV_FIXED + k) * BV_NAF_LEN, &a,
-                                                weights + PM_BV_WEIGHT_LEN * c->idx);
+        size_t h0 = BV_NHALF_FIXED + 2 * k;
+        expand_weight(msm->naf + h0 * BV_HLEN, msm->naf + (h0 + 1) * BV_HLEN, msm->used + h0, &a,
+                      weights + PM_BV_WEIGHT_LEN * c->idx);
         bv_sc_mul(&t, &a, &c->inv);
         bv_sc_mul(&c->e, &t, &c->z);
         bv_sc_mul(&c->f, &t, &c->r);
-        bv_gej_set_ge(&w.base[BV_FIXED + k], &c->R);
+        bv_gej_set_ge(&w.base[BV_NBASE_FIXED + k], &c->R);
     }
     if (!msm_tables(msm, w.base, w.tmp, w.pre)) {
         /* Cannot happen for points of prime order; fall back to the one-by-one path. */
@@ -713,19 +855,20 @@ int pm_bv_selftest(int op, const uint8_t *a, const uint8_t *b, const uint8_t *c,
         bv_ge p;
         if (!bv_fe_set_b32(&p.x, c) || !bv_fe_set_b32(&p.y, c + 32) || !bv_ge_on_curve(&p))
             return PM_ERR_ARG;
-        bv_gej base[BV_FIXED], tmp[BV_FIXED * BV_TBL];
-        bv_fe pre[BV_FIXED * BV_TBL];
-        bv_ge tbl[BV_FIXED * BV_TBL];
-        int8_t naf[BV_FIXED * BV_NAF_LEN];
-        int used[BV_FIXED];
-        msm_t m = {BV_FIXED, tbl, naf, used};
-        bv_ge g;
+        bv_gej base[BV_NBASE_FIXED], tmp[BV_NBASE_FIXED * BV_TBL];
+        bv_fe pre[BV_NBASE_FIXED * BV_TBL];
+        bv_ge tbl[BV_NBASE_FIXED * BV_TBL];
+        int8_t naf[BV_NHALF_FIXED * BV_HLEN];
+        int used[BV_NHALF_FIXED];
+        msm_t m = {BV_NBASE_FIXED, tbl, naf, used};
+        bv_ge g, h;
         ge_from_words(&g, G_X, G_Y);
+        ge_from_words(&h, H_X, H_Y);
         bv_gej_set_ge(&base[0], &g);
-        bv_gej_set_ge(&base[1], &p);
+        bv_gej_set_ge(&base[1], &h);
+        bv_gej_set_ge(&base[2], &p);
         if (!msm_tables(&m, base, tmp, pre)) return PM_ERR_ARG;
-        msm_set_full(&m, 0, &sa);
-        msm_set_full(&m, 1, &sb);
+        msm_set_fixed(&m, &sa, &sb);
         bv_gej acc;
         msm_eval(&m, 0, 0, &acc);
         if (acc.inf) return PM_ERR_SIG_RECOVER;

@@ -286,57 +286,95 @@ static void rpt_mul(rpt_t *r, const rpt_t *p, const ref_t *k) {
 }
 
 static void test_points(int rounds) {
-    /* wNAF identity on random and edge 256-bit scalars, and the sparse weights */
+    /* wNAF identity of halves, the GLV split, and the sparse weights */
+    bv_fe beta;
+    bv_fe_from_words(&beta, BV_BETA);
+    {
+        /* beta and lambda: lambda G = (beta Gx, Gy), both cube roots of unity */
+        rpt_t G0 = {.inf = 0}, LG;
+        memcpy(G0.x.w, G_X, 32);
+        memcpy(G0.y.w, G_Y, 32);
+        ref_t lam;
+        memcpy(lam.w, BV_LAMBDA.d, 32);
+        rpt_mul(&LG, &G0, &lam);
+        ref_t bx, b3, one = {{1, 0, 0, 0}};
+        memcpy(bx.w, BV_BETA, 32);
+        ref_mul(&bx, &bx, &G0.x, &REF_P);
+        CHECK(ref_cmp(&LG.x, &bx) == 0 && ref_cmp(&LG.y, &G0.y) == 0, "lambda G = (beta x, y)");
+        memcpy(b3.w, BV_BETA, 32);
+        ref_t b2;
+        ref_mul(&b2, &b3, &b3, &REF_P);
+        ref_mul(&b3, &b2, &b3, &REF_P);
+        CHECK(ref_cmp(&b3, &one) == 0, "beta^3 = 1");
+    }
     for (int it = 0; it < rounds * 4; it++) {
-        int8_t naf[BV_NAF_LEN];
-        uint64_t k[4] = {rnd64(), rnd64(), rnd64(), rnd64()};
-        int used;
+        int8_t naf[2][BV_HLEN];
+        int used[2];
         bv_sc a;
-        int sparse = it & 1;
-        if (sparse) {
+        int mode = it % 3;
+        if (mode == 0) { /* sparse weight */
             uint8_t rb[PM_BV_WEIGHT_LEN];
             rnd_bytes(rb, sizeof rb);
             if (it % 7 == 1) memset(rb, 0xFF, sizeof rb);
             if (it % 7 == 3) memset(rb, 0, sizeof rb);
-            used = expand_weight(naf, &a, rb);
-        } else {
-            if (it % 5 == 0) k[3] = ~0ULL;
-            if (it % 6 == 0) k[0] = ~0ULL;
-            if (it == 0) k[0] = k[1] = k[2] = k[3] = 0;
-            used = wnaf256(naf, k);
-        }
-        /* recompute sum naf[i] 2^i mod n and check the NAF shape */
-        bv_sc acc = {{0, 0, 0, 0}};
-        int last = -100, nonzero = 0;
-        for (int i = BV_NAF_LEN - 1; i >= 0; i--) {
-            bv_sc_add(&acc, &acc, &acc);
-            int d = naf[i];
-            CHECK(d == 0 || ((d & 1) && d < (1 << (BV_W - 1)) && d > -(1 << (BV_W - 1))),
-                  "wnaf digit %d", d);
-            CHECK(i < used || d == 0, "wnaf digit beyond used");
-            if (d == 0) continue;
-            nonzero++;
-            CHECK(last < 0 || last - i >= BV_W, "wnaf spacing %d %d", last, i);
-            last = i;
-            bv_sc dd = {{(uint64_t)(d < 0 ? -d : d), 0, 0, 0}};
-            if (d < 0) bv_sc_negate(&dd, &dd);
-            bv_sc_add(&acc, &acc, &dd);
-        }
-        if (sparse) {
-            CHECK(nonzero == BV_K && used <= BV_PMAX + 1, "sparse weight shape %d %d", nonzero,
-                  used);
-            CHECK(memcmp(acc.d, a.d, 32) == 0, "sparse weight value it=%d", it);
-        } else {
-            bv_sc want;
+            expand_weight(naf[0], naf[1], used, &a, rb);
+        } else { /* GLV split of a random / edge scalar */
             uint8_t kb[32];
-            bv_store_words(kb, k);
-            bv_sc_set_b32(&want, kb);
-            CHECK(memcmp(acc.d, want.d, 32) == 0 && used <= 257, "wnaf sum it=%d", it);
+            rnd_bytes(kb, 32);
+            if (it % 5 == 1) memset(kb, 0xFF, 32);
+            if (it % 5 == 2) memset(kb, 0, 32);
+            if (it % 5 == 3) { memset(kb, 0, 32); kb[31] = 1; }
+            bv_sc_set_b32(&a, kb);
+            bv_sc k1, k2;
+            glv_split(&a, &k1, &k2);
+            used[0] = wnaf_signed(naf[0], &k1);
+            used[1] = wnaf_signed(naf[1], &k2);
+            if (mode == 2) { /* plain 128-bit halves, as for the G coefficient */
+                uint64_t lo[3] = {a.d[0], a.d[1], 0}, hi[3] = {a.d[2], a.d[3], 0};
+                used[0] = wnaf_half(naf[0], lo, 0);
+                used[1] = wnaf_half(naf[1], hi, 0);
+            }
         }
+        /* recompute sum naf0[i] 2^i + M (sum naf1[i] 2^i) mod n, M = lambda or 2^128 */
+        bv_sc sum[2];
+        int nonzero = 0;
+        for (int h = 0; h < 2; h++) {
+            bv_sc acc = {{0, 0, 0, 0}};
+            int last = -100;
+            for (int i = BV_HLEN - 1; i >= 0; i--) {
+                bv_sc_add(&acc, &acc, &acc);
+                int d = naf[h][i];
+                CHECK(d == 0 || ((d & 1) && d < (1 << (BV_W - 1)) && d > -(1 << (BV_W - 1))),
+                      "wnaf digit %d", d);
+                CHECK(i < used[h] || d == 0, "wnaf digit beyond used");
+                CHECK(used[h] <= 130, "wnaf length %d", used[h]);
+                if (d == 0) continue;
+                nonzero++;
+                CHECK(last < 0 || last - i >= BV_W, "wnaf spacing %d %d", last, i);
+                if (mode == 0) CHECK(i < BV_HPOS, "weight digit position %d", i);
+                last = i;
+                bv_sc dd = {{(uint64_t)(d < 0 ? -d : d), 0, 0, 0}};
+                if (d < 0) bv_sc_negate(&dd, &dd);
+                bv_sc_add(&acc, &acc, &dd);
+            }
+            sum[h] = acc;
+        }
+        bv_sc mult = BV_LAMBDA, total;
+        if (mode == 2) { bv_sc t128 = {{0, 0, 1, 0}}; mult = t128; }
+        bv_sc_mul(&total, &sum[1], &mult);
+        bv_sc_add(&total, &total, &sum[0]);
+        CHECK(memcmp(total.d, a.d, 32) == 0, "half sum mode=%d it=%d", mode, it);
+        if (mode == 0) CHECK(nonzero == BV_K || (nonzero == 1 && a.d[0] == 1), "weight digits %d", nonzero);
     }
     rpt_t G = {.inf = 0};
     memcpy(G.x.w, G_X, 32);
     memcpy(G.y.w, G_Y, 32);
+    {
+        ref_t two128 = {{0, 0, 1, 0}};
+        rpt_t H;
+        rpt_mul(&H, &G, &two128);
+        CHECK(memcmp(H.x.w, H_X, 32) == 0 && memcmp(H.y.w, H_Y, 32) == 0, "H = 2^128 G");
+    }
     /* decompression and a*G + b*P through the MSM against the naive reference */
     int found = 0;
     for (int it = 0; it < rounds / 4 + 4; it++) {
