@@ -9,9 +9,10 @@ is checked by ONE multi-scalar multiplication:
     sum a_i R_i - (sum a_i z_i / s_i) G - (sum a_i r_i / s_i) Q = O.
 
 Each weight is expanded in C from ``WEIGHT_BYTES`` bytes of ``os.urandom`` into a sparse
-signed-digit number (16 wNAF digits at random positions below 2^253) with more than 128 bits of
-min-entropy modulo n, so a batch holding a bad ticket passes with probability below 2^-128
-while each ticket costs 16 point additions instead of about 22 for a dense 128-bit weight.
+signed-digit number a1 + lambda a2 (16 wNAF digits at random positions of two halves below
+2^126, lambda the GLV endomorphism) with more than 128 bits of min-entropy modulo n, so a batch
+holding a bad ticket passes with probability below 2^-128 while each ticket costs 16 point
+additions instead of about 22 for a dense 128-bit weight.
 
 :func:`validate_batch_same_sender` returns exactly what :func:`pm.ticket.validate_batch`
 returns for the same input (per-ticket :class:`~pm.ticket.SigStatus` and win flags): the
