@@ -657,3 +657,12 @@ def test_http_refusals_change_nothing() -> None:
         assert reply.headers["Content-Type"].startswith("application/json")
     finally:
         server.close()
+
+
+def test_deep_nesting_is_refused_before_parsing() -> None:
+    signer = make_signer(FakeClock())
+    deep = b'{"state":' * 300 + b"{}" + b"}" * 300
+    assert message(signer.generate_live_payment(deep)) == "exceeded max depth"
+    # brackets inside strings do not count as nesting
+    stringy = json.dumps({"app": "[" * 1000, "type": "live"}).encode()
+    assert message(signer.generate_live_payment(stringy)) == "missing orchestrator"

@@ -123,8 +123,41 @@ _GO_JSON_HINTS = {
 }
 
 
+#: Deepest nesting accepted. Go allows 10000 levels; Python's parser recurses per level and
+#: can exhaust the C stack long before that when the recursion limit has been raised, so pm
+#: refuses deep bodies up front (a real request nests 3 levels).
+MAX_JSON_DEPTH = 256
+
+
+def _nesting_exceeds(body: bytes, limit: int) -> bool:
+    """Whether ``body`` nests arrays/objects deeper than ``limit`` (strings are skipped)."""
+    if body.count(b"[") + body.count(b"{") <= limit:  # cheap exit for every normal request
+        return False
+    depth = 0
+    in_string = escaped = False
+    for byte in body:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):  # [ {
+            depth += 1
+            if depth > limit:
+                return True
+        elif byte in (0x5D, 0x7D):  # ] }
+            depth -= 1
+    return False
+
+
 def _decode_json(body: bytes) -> Any:
     """The first JSON value of ``body`` (trailing data ignored, like json.Decoder.Decode)."""
+    if _nesting_exceeds(body, MAX_JSON_DEPTH):
+        raise _bad("exceeded max depth")
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
