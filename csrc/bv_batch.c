@@ -169,10 +169,10 @@ static int wnaf_signed(int8_t naf[BV_HLEN], const bv_sc *k) {
  * Expands PM_BV_WEIGHT_LEN random bytes into a sparse weight a = a1 + lambda a2 (mod n):
  * BV_K non-zero digits d_j in {+-1, +-3, ..., +-15} at slots q_j = W j + s_j, where
  * s_0 <= ... <= s_{K-1} are BV_K values uniform in [0, BV_SLACK) (16 random bits each,
- * reduced), sorted; slot q < BV_HPOS is position q of a1, slot q >= BV_HPOS position
+ * scaled), sorted; slot q < BV_HPOS is position q of a1, slot q >= BV_HPOS position
  * q - BV_HPOS of a2. Digits of one half are >= W apart, so each half is a width-W NAF, which
  * is unique, and |a1|, |a2| < 2^126, on which (a1, a2) -> a1 + lambda a2 is one-to-one. The
- * most likely weight therefore has probability <= K! (1.003/169)^K 16^-K < 2^-138: a batch
+ * most likely weight therefore has probability <= K! (1.001/169)^K 16^-K < 2^-138: a batch
  * with a bad ticket passes only if that ticket's weight hits one residue. Each ticket costs
  * 16 additions (a dense 128-bit weight would cost about 21.5) and only 122 shared doublings.
  * Writes both halves' digits and counts, and the weight mod n to a.
@@ -181,7 +181,8 @@ static void expand_weight(int8_t naf0[BV_HLEN], int8_t naf1[BV_HLEN], int used[2
                           const uint8_t rnd[PM_BV_WEIGHT_LEN]) {
     int slack[BV_K];
     for (int j = 0; j < BV_K; j++) {
-        int v = ((int)rnd[2 * j] << 8 | rnd[2 * j + 1]) % BV_SLACK;
+        /* multiply-shift: each value of [0, BV_SLACK) has 387 or 388 of the 65536 inputs */
+        int v = (int)((((uint32_t)rnd[2 * j] << 8 | rnd[2 * j + 1]) * BV_SLACK) >> 16);
         int k = j;
         while (k > 0 && slack[k - 1] > v) { slack[k] = slack[k - 1]; k--; }
         slack[k] = v;
@@ -395,6 +396,7 @@ static void msm_eval(const msm_t *c, size_t lo, size_t hi, bv_gej *acc) {
 #define BV_NB BV_HLEN        /* buckets: one per digit position */
 #define BV_FIXED_DIGITS 28   /* a <= 129-bit wNAF has at most 27 non-zero digits */
 #define BV_BUCKET_MIN 48     /* below this many candidates Strauss is faster */
+#define BV_MIN_PAIRS 32      /* a batched round with fewer pairs does not pay for its inversion */
 
 typedef struct {
     bv_ge *ent;     /* entries, grouped by bucket */
@@ -453,7 +455,9 @@ static void msm_eval_buckets(const msm_t *c, size_t lo, size_t hi, const bucket_
                 np++;
             }
         }
-        if (np == 0) break;
+        /* A round's inversion costs about 35 mixed additions: with fewer pairs left, the
+         * Horner step below adds the remaining entries directly. */
+        if (np < BV_MIN_PAIRS) break;
         fe_batch_inv(ws->den, ws->dpre, np); /* every denominator is non-zero */
         np = 0;
         for (int p = 0; p < top; p++) {
@@ -472,7 +476,7 @@ static void msm_eval_buckets(const msm_t *c, size_t lo, size_t hi, const bucket_
     acc->inf = 1;
     for (int p = top - 1; p >= 0; p--) {
         bv_gej_double(acc, acc);
-        if (bcnt[p]) bv_gej_add_ge(acc, acc, &ws->ent[bstart[p]]);
+        for (uint32_t q = 0; q < bcnt[p]; q++) bv_gej_add_ge(acc, acc, &ws->ent[bstart[p] + q]);
     }
 }
 

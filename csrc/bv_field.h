@@ -480,28 +480,83 @@ static inline void bv_sc_fold(uint64_t *out, int outw, const uint64_t *lo, int l
     }
 }
 
+/* 192-bit column accumulator (c0, c1, c2) for the scalar product and reduction. */
+#define BV_MULADD(x, y)                                    \
+    do {                                                   \
+        bv_u128 t_ = (bv_u128)(x) * (y) + c0;              \
+        c0 = (uint64_t)t_;                                 \
+        t_ = (t_ >> 64) + c1;                              \
+        c1 = (uint64_t)t_;                                 \
+        c2 += (uint64_t)(t_ >> 64);                        \
+    } while (0)
+#define BV_ADDW(x)                                         \
+    do {                                                   \
+        bv_u128 t_ = (bv_u128)(x) + c0;                    \
+        c0 = (uint64_t)t_;                                 \
+        t_ = (t_ >> 64) + c1;                              \
+        c1 = (uint64_t)t_;                                 \
+        c2 += (uint64_t)(t_ >> 64);                        \
+    } while (0)
+#define BV_EXTRACT(out)                                    \
+    do {                                                   \
+        (out) = c0;                                        \
+        c0 = c1;                                           \
+        c1 = c2;                                           \
+        c2 = 0;                                            \
+    } while (0)
+
 static inline void bv_sc_mul(bv_sc *r, const bv_sc *a, const bv_sc *b) {
-    uint64_t l[8] = {0};
-    for (int i = 0; i < 4; i++) {
-        bv_u128 carry = 0;
-        for (int j = 0; j < 4; j++) {
-            bv_u128 t = (bv_u128)a->d[i] * b->d[j] + l[i + j] + carry;
-            l[i + j] = (uint64_t)t;
-            carry = t >> 64;
-        }
-        l[i + 4] = (uint64_t)carry;
-    }
-    /* 512 bits -> < 2^386 (7 words) -> < 2^261 (5 words) -> < 2^257 -> [0, n). */
-    uint64_t m[7], q[5], s[5];
-    bv_sc_fold(m, 7, l, 4, l + 4, 4);
-    bv_sc_fold(q, 5, m, 4, m + 4, 3);
-    bv_sc_fold(s, 5, q, 4, q + 4, 1);
+    const uint64_t *x = a->d, *y = b->d;
+    const uint64_t C0 = BV_NC[0], C1 = BV_NC[1]; /* 2^256 - n = C0 + C1 2^64 + 2^128 */
+    uint64_t c0 = 0, c1 = 0, c2 = 0, l[8];
+    /* 512-bit product, column by column */
+    BV_MULADD(x[0], y[0]); BV_EXTRACT(l[0]);
+    BV_MULADD(x[0], y[1]); BV_MULADD(x[1], y[0]); BV_EXTRACT(l[1]);
+    BV_MULADD(x[0], y[2]); BV_MULADD(x[1], y[1]); BV_MULADD(x[2], y[0]); BV_EXTRACT(l[2]);
+    BV_MULADD(x[0], y[3]); BV_MULADD(x[1], y[2]); BV_MULADD(x[2], y[1]); BV_MULADD(x[3], y[0]);
+    BV_EXTRACT(l[3]);
+    BV_MULADD(x[1], y[3]); BV_MULADD(x[2], y[2]); BV_MULADD(x[3], y[1]); BV_EXTRACT(l[4]);
+    BV_MULADD(x[2], y[3]); BV_MULADD(x[3], y[2]); BV_EXTRACT(l[5]);
+    BV_MULADD(x[3], y[3]); BV_EXTRACT(l[6]);
+    l[7] = c0;
+    c0 = 0;
+    /* m = l_lo + l_hi (2^256 - n): < 2^386, words m0..m6 */
+    uint64_t m0, m1, m2, m3, m4, m5, m6;
+    BV_ADDW(l[0]); BV_MULADD(l[4], C0); BV_EXTRACT(m0);
+    BV_ADDW(l[1]); BV_MULADD(l[5], C0); BV_MULADD(l[4], C1); BV_EXTRACT(m1);
+    BV_ADDW(l[2]); BV_MULADD(l[6], C0); BV_MULADD(l[5], C1); BV_ADDW(l[4]); BV_EXTRACT(m2);
+    BV_ADDW(l[3]); BV_MULADD(l[7], C0); BV_MULADD(l[6], C1); BV_ADDW(l[5]); BV_EXTRACT(m3);
+    BV_MULADD(l[7], C1); BV_ADDW(l[6]); BV_EXTRACT(m4);
+    BV_ADDW(l[7]); BV_EXTRACT(m5);
+    m6 = c0;
+    c0 = c1 = c2 = 0;
+    /* p = m_lo + (m4, m5, m6) (2^256 - n): < 2^259, words p0..p4 */
+    uint64_t p0, p1, p2, p3, p4;
+    BV_ADDW(m0); BV_MULADD(m4, C0); BV_EXTRACT(p0);
+    BV_ADDW(m1); BV_MULADD(m5, C0); BV_MULADD(m4, C1); BV_EXTRACT(p1);
+    BV_ADDW(m2); BV_MULADD(m6, C0); BV_MULADD(m5, C1); BV_ADDW(m4); BV_EXTRACT(p2);
+    BV_ADDW(m3); BV_MULADD(m6, C1); BV_ADDW(m5); BV_EXTRACT(p3);
+    BV_ADDW(m6); BV_EXTRACT(p4);
+    /* s = p_lo + p4 (2^256 - n): < 2^256 + 2^133, then at most two subtractions of n */
+    uint64_t s[5];
+    bv_u128 t = (bv_u128)p4 * C0 + p0;
+    s[0] = (uint64_t)t;
+    t = (t >> 64) + (bv_u128)p4 * C1 + p1;
+    s[1] = (uint64_t)t;
+    t = (t >> 64) + (bv_u128)p4 + p2;
+    s[2] = (uint64_t)t;
+    t = (t >> 64) + p3;
+    s[3] = (uint64_t)t;
+    s[4] = (uint64_t)(t >> 64);
     while (s[4] || bv_cmp4(s, BV_N) >= 0) {
         uint64_t c = bv_add_nc(s); /* s - n = (s4 - 1) 2^256 + (s_lo + 2^256 - n) */
         s[4] = s[4] - 1 + c;
     }
     memcpy(r->d, s, 4 * sizeof(uint64_t));
 }
+#undef BV_MULADD
+#undef BV_ADDW
+#undef BV_EXTRACT
 
 /* r = 1/a mod n (0 for a = 0), variable time. */
 static inline void bv_sc_inv(bv_sc *r, const bv_sc *a) { bv_modinv_var(r->d, a->d, BV_N); }
