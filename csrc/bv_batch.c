@@ -34,7 +34,7 @@
 #include "pm.h"
 #include "bv_keccak.h"
 
-#define BV_W 5                       /* wNAF window */
+#define BV_W 4                       /* wNAF window: digits +-1, +-3, +-5, +-7 */
 #define BV_TBL (1 << (BV_W - 2))     /* odd multiples P, 3P, ..., (2^(W-1) - 1) P */
 #define BV_HLEN 132                  /* wNAF digits of one <= 129-bit half scalar, padded */
 /* Every scalar is split in two halves of <= 128 bits, so the MSM needs ~130 doublings:
@@ -44,10 +44,13 @@
 #define BV_NHALF_FIXED 4             /* halves G, H, R0, lambda R0 */
 /* Sparse weights (see expand_weight): BV_K non-zero wNAF digits at slot positions <= BV_PMAX,
  * slots 0..BV_HPOS-1 in the first half and BV_HPOS.. in the lambda half. */
-#define BV_K 16
+#define BV_K 18
 #define BV_HPOS 122
 #define BV_PMAX (2 * BV_HPOS - 1)
-#define BV_SLACK (BV_PMAX - (BV_K - 1) * BV_W + 1) /* 169 values for each sorted slack */
+#define BV_SLACK (BV_PMAX - (BV_K - 1) * BV_W + 1) /* 176 values for each sorted slack */
+#define BV_DIGIT_BITS (BV_W - 1)     /* random bits per digit: magnitude (W - 2) and sign */
+_Static_assert(2 * BV_K + (BV_K * BV_DIGIT_BITS + 7) / 8 <= PM_BV_WEIGHT_LEN,
+               "PM_BV_WEIGHT_LEN too small for the sparse weights");
 #define BV_LEAF 2                    /* bisection stops here and asks the one-by-one path */
 #define BV_MAX_N ((size_t)1 << 24)
 #define BV_ALIGN 64
@@ -167,15 +170,15 @@ static int wnaf_signed(int8_t naf[BV_HLEN], const bv_sc *k) {
 
 /*
  * Expands PM_BV_WEIGHT_LEN random bytes into a sparse weight a = a1 + lambda a2 (mod n):
- * BV_K non-zero digits d_j in {+-1, +-3, ..., +-15} at slots q_j = W j + s_j, where
+ * BV_K non-zero digits d_j in {+-1, +-3, ..., +-(2^(W-1) - 1)} at slots q_j = W j + s_j, where
  * s_0 <= ... <= s_{K-1} are BV_K values uniform in [0, BV_SLACK) (16 random bits each,
  * scaled), sorted; slot q < BV_HPOS is position q of a1, slot q >= BV_HPOS position
  * q - BV_HPOS of a2. Digits of one half are >= W apart, so each half is a width-W NAF, which
  * is unique, and |a1|, |a2| < 2^126, on which (a1, a2) -> a1 + lambda a2 is one-to-one. The
- * most likely weight therefore has probability <= K! (1.001/169)^K 16^-K < 2^-138: a batch
+ * most likely weight therefore has probability <= K! (1.001/176)^K 8^-K < 2^-135: a batch
  * with a bad ticket passes only if that ticket's weight hits one residue. Each ticket costs
- * 16 additions (a dense 128-bit weight would cost about 21.5) and only 122 shared doublings.
- * Writes both halves' digits and counts, and the weight mod n to a.
+ * 18 additions (a dense 128-bit weight would cost about 26 at this window) and only 122 shared
+ * doublings. Writes both halves' digits and counts, and the weight mod n to a.
  */
 static void expand_weight(int8_t naf0[BV_HLEN], int8_t naf1[BV_HLEN], int used[2], bv_sc *a,
                           const uint8_t rnd[PM_BV_WEIGHT_LEN]) {
@@ -193,11 +196,16 @@ static void expand_weight(int8_t naf0[BV_HLEN], int8_t naf1[BV_HLEN], int used[2
     memset(naf1, 0, BV_HLEN);
     used[0] = used[1] = 0;
     for (int j = 0; j < BV_K; j++) {
-        int nib = (rnd[2 * BV_K + j / 2] >> (4 * (j & 1))) & 15;
-        int mag = 2 * (nib & 7) + 1, q = BV_W * j + slack[j];
+        int bits = 0;
+        for (int b = 0; b < BV_DIGIT_BITS; b++) {
+            int at = j * BV_DIGIT_BITS + b;
+            bits |= ((rnd[2 * BV_K + at / 8] >> (at % 8)) & 1) << b;
+        }
+        int sign = bits >> (BV_W - 2), mag = 2 * (bits & ((1 << (BV_W - 2)) - 1)) + 1;
+        int q = BV_W * j + slack[j];
         int h = q >= BV_HPOS, p = q - h * BV_HPOS;
-        uint64_t *t = (nib & 8) ? neg[h] : pos[h];
-        naf[h][p] = (int8_t)((nib & 8) ? -mag : mag);
+        uint64_t *t = sign ? neg[h] : pos[h];
+        naf[h][p] = (int8_t)(sign ? -mag : mag);
         t[p >> 6] |= (uint64_t)mag << (p & 63);
         if ((p & 63) > 60) t[(p >> 6) + 1] |= (uint64_t)mag >> (64 - (p & 63));
         used[h] = p + 1;
@@ -394,7 +402,7 @@ static void msm_eval(const msm_t *c, size_t lo, size_t hi, bv_gej *acc) {
  * doubled and opposite points cancel, so adversarial inputs are handled exactly.
  */
 #define BV_NB BV_HLEN        /* buckets: one per digit position */
-#define BV_FIXED_DIGITS 28   /* a <= 129-bit wNAF has at most 27 non-zero digits */
+#define BV_FIXED_DIGITS (130 / BV_W + 2) /* non-zero digits of a <= 129-bit wNAF */
 #define BV_BUCKET_MIN 48     /* below this many candidates Strauss is faster */
 #define BV_MIN_PAIRS 32      /* a batched round with fewer pairs does not pay for its inversion */
 

@@ -122,7 +122,7 @@ int pm_bench_recover_loop(const uint8_t *digests, const uint8_t *sigs, size_t n,
 /* CDEF-BEGIN */
 
 /* Random bytes per ticket that pm_bv_validate_tickets expands into one weight. */
-enum pm_bv_sizes { PM_BV_WEIGHT_LEN = 40 };
+enum pm_bv_sizes { PM_BV_WEIGHT_LEN = 48 };
 
 /* Bytes of scratch pm_bv_validate_tickets needs for n tickets; 0 if n is too large. */
 size_t pm_bv_scratch_size(size_t n);

@@ -19,7 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pm import _bindings
-from pm.batchverify import MIN_BATCH, validate_batch_same_sender
+from pm.batchverify import MIN_BATCH, WEIGHT_BYTES, validate_batch_same_sender
 from pm.crypto import PrivateKeySigner
 from pm.errors import InvalidInput, InvalidType, NativeError
 from pm.ticket import BatchCheck, SigStatus, Ticket, validate_batch
@@ -342,9 +342,14 @@ def test_duplicates_and_opposites_with_equal_weights() -> None:
             nonces[i + 1] = nonces[i]
             if i % 8 == 4:
                 flat[65 * (i + 1) + 64] ^= 27 ^ 28
-        one = rng.randbytes(40)
+        one = rng.randbytes(WEIGHT_BYTES)
         got = validate_batch_same_sender(
-            template, nonces, bytes(flat), 5, min_batch=1, randbytes=lambda k, w=one: w * (k // 40)
+            template,
+            nonces,
+            bytes(flat),
+            5,
+            min_batch=1,
+            randbytes=lambda k, w=one: w * (k // WEIGHT_BYTES),
         )
         want = validate_batch(template, nonces, bytes(flat), 5)
         assert got == want
