@@ -403,7 +403,7 @@ static void msm_eval(const msm_t *c, size_t lo, size_t hi, bv_gej *acc) {
  */
 #define BV_NB BV_HLEN        /* buckets: one per digit position */
 #define BV_FIXED_DIGITS (130 / BV_W + 2) /* non-zero digits of a <= 129-bit wNAF */
-#define BV_BUCKET_MIN 48     /* below this many candidates Strauss is faster */
+#define BV_BUCKET_MIN 16     /* below this many candidates Strauss is faster */
 #define BV_MIN_PAIRS 32      /* a batched round with fewer pairs does not pay for its inversion */
 
 typedef struct {
