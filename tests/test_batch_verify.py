@@ -356,6 +356,27 @@ def test_duplicates_and_opposites_with_equal_weights() -> None:
         assert got.status_codes.count(SigStatus.OK) > n // 2
 
 
+def test_threads_share_nothing() -> None:
+    """The C core has no global state and the bindings pool their scratch buffers: batches
+    validated on several threads at once (the GIL is released) get their own results."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    rng = random.Random(10)
+    jobs = []
+    for k in range(8):
+        bad = [(rng.randrange(40), rng.choice(KINDS))] if k % 2 else []
+        jobs.append(_batch(rng, 40, bad)[:3])
+    want = [validate_batch(t, nn, ss, 7) for t, nn, ss in jobs]
+    with ThreadPoolExecutor(4) as pool:
+        for _ in range(3):
+            got = list(
+                pool.map(
+                    lambda j: validate_batch_same_sender(j[0], j[1], j[2], 7, min_batch=1), jobs
+                )
+            )
+            assert got == want
+
+
 @pytest.mark.skipif(not os.environ.get("PM_BV_LONG"), reason="long run: set PM_BV_LONG=1")
 def test_long_differential_run() -> None:
     rng = random.Random(int(os.environ.get("PM_BV_SEED", "0")))
