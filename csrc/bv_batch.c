@@ -720,10 +720,33 @@ static int find_bad(ctx_t *x, size_t lo, size_t hi) {
     return find_bad(x, mid, hi);
 }
 
+/*
+ * The sender's key as an affine point if pub64 (x || y, big-endian) is on the curve AND its
+ * address (last 20 bytes of keccak(x || y), spec/protocol.md §2.3 step 4) is the expected
+ * sender: a key that passes is exactly what libsecp256k1 recovers from every valid ticket.
+ */
+static int sender_key(const uint8_t *pub64, const uint8_t *sender20, bv_ge *q) {
+    uint8_t h[32];
+    if (pub64 == NULL) return 0;
+    if (!bv_fe_set_b32(&q->x, pub64) || !bv_fe_set_b32(&q->y, pub64 + 32) || !bv_ge_on_curve(q))
+        return 0;
+    bv_keccak256(pub64, 64, h);
+    return memcmp(h + 12, sender20, 20) == 0;
+}
+
 int pm_bv_validate_tickets(const uint8_t *flat_template, size_t flatlen, const uint32_t *nonces,
                            const uint8_t *sigs, size_t n, const uint8_t *expected_sender20,
                            const uint8_t *rand32, const uint8_t *weights, void *scratch,
                            size_t scratch_len, uint8_t *status, uint8_t *won) {
+    return pm_bv_validate_tickets_key(flat_template, flatlen, nonces, sigs, n, expected_sender20,
+                                      NULL, rand32, weights, scratch, scratch_len, status, won);
+}
+
+int pm_bv_validate_tickets_key(const uint8_t *flat_template, size_t flatlen,
+                               const uint32_t *nonces, const uint8_t *sigs, size_t n,
+                               const uint8_t *expected_sender20, const uint8_t *sender_pub64,
+                               const uint8_t *rand32, const uint8_t *weights, void *scratch,
+                               size_t scratch_len, uint8_t *status, uint8_t *won) {
     if ((flatlen != PM_FLAT_NO_AUX && flatlen != PM_FLAT_WITH_AUX) || flat_template == NULL ||
         expected_sender20 == NULL)
         return PM_ERR_ARG;
@@ -743,21 +766,28 @@ int pm_bv_validate_tickets(const uint8_t *flat_template, size_t flatlen, const u
         won[i] = 0;
     }
     decompress_pending(w.cand, sigs, status, n);
-    /* 2. The anchor: the first ticket the one-by-one path accepts. */
-    size_t anchor = n;
-    for (size_t i = 0; i < n && anchor == n; i++) {
-        if (status[i] != PENDING) continue;
-        int rc = single(&x, i);
-        if (rc != PM_OK) return rc;
-        if (status[i] == PM_OK) anchor = i;
+    /* 2. The sender's key: given (and checked against the sender's address), or else the
+     * anchor, the first ticket the one-by-one path accepts, which stands in for it. */
+    bv_ge key;
+    int have_key = sender_key(sender_pub64, expected_sender20, &key);
+    size_t anchor = n, first = 0;
+    cand_t a0;
+    if (!have_key) {
+        for (size_t i = 0; i < n && anchor == n; i++) {
+            if (status[i] != PENDING) continue;
+            int rc = single(&x, i);
+            if (rc != PM_OK) return rc;
+            if (status[i] == PM_OK) anchor = i;
+        }
+        if (anchor == n) return PM_OK;
+        a0 = w.cand[anchor];
+        first = anchor + 1;
     }
-    if (anchor == n) return PM_OK;
-    cand_t a0 = w.cand[anchor];
-    /* 3. Compact the pending tickets after the anchor into cand[0..ncand), hashing each. */
+    /* 3. Compact the remaining pending tickets into cand[0..ncand), hashing each. */
     uint8_t flat[PM_FLAT_WITH_AUX];
     memcpy(flat, flat_template, flatlen);
     size_t nc = 0;
-    for (size_t i = anchor + 1; i < n; i++) {
+    for (size_t i = first; i < n; i++) {
         if (status[i] != PENDING) continue;
         cand_t *c = &w.cand[nc++];
         if (c != &w.cand[i]) *c = w.cand[i];
@@ -769,13 +799,19 @@ int pm_bv_validate_tickets(const uint8_t *flat_template, size_t flatlen, const u
     }
     x.ncand = nc;
     if (nc == 0) return PM_OK;
-    {
+    if (have_key) {
+        /* Q itself: coefficient of G is -g, of Q is -q */
+        memset(&a0, 0, sizeof a0);
+        a0.r.d[0] = 1;
+        a0.s.d[0] = 1;
+        a0.R = key;
+    } else {
         uint8_t digest[32];
         put_nonce(flat, nonces[anchor]);
         ticket_digest(flat, flatlen, digest);
         bv_sc_set_b32(&a0.z, digest);
     }
-    /* 4. Montgomery batch inversion of every s_i and of r0. */
+    /* 4. Montgomery batch inversion of every s_i and of r0 (1 with a known key). */
     bv_sc acc = a0.r, inv;
     for (size_t k = 0; k < nc; k++) {
         w.cand[k].pre = acc;

@@ -136,6 +136,16 @@ int pm_bv_validate_tickets(const uint8_t *flat_template, size_t flatlen, const u
                            const uint8_t *rand32, const uint8_t *weights, void *scratch,
                            size_t scratch_len, uint8_t *status, uint8_t *won);
 
+/* As pm_bv_validate_tickets, with the sender's public key (x || y, 64 bytes big-endian, e.g.
+ * cached from an earlier batch) so no ticket has to stand in for it. The key is used only if
+ * it is on the curve and its address is expected_sender20; otherwise (or when NULL) this is
+ * exactly pm_bv_validate_tickets. */
+int pm_bv_validate_tickets_key(const uint8_t *flat_template, size_t flatlen,
+                               const uint32_t *nonces, const uint8_t *sigs, size_t n,
+                               const uint8_t *expected_sender20, const uint8_t *sender_pub64,
+                               const uint8_t *rand32, const uint8_t *weights, void *scratch,
+                               size_t scratch_len, uint8_t *status, uint8_t *won);
+
 /* Test shim over the batch verifier's arithmetic (ops listed in csrc/bv_batch.c). */
 int pm_bv_selftest(int op, const uint8_t *a, const uint8_t *b, const uint8_t *c, uint8_t *out);
 

@@ -536,6 +536,20 @@ static void test_batches(int rounds) {
     uint8_t key[32], key2[32], sender[20], other[20];
     do rnd_bytes(key, 32); while (pm_seckey_address(key, sender) != PM_OK);
     do rnd_bytes(key2, 32); while (pm_seckey_address(key2, other) != PM_OK);
+    /* public keys (x || y) by our own arithmetic: key * G + 0 * G */
+    uint8_t pub[64], opub[64], g64[64], zero[32] = {0}, junk[64];
+    bv_store_words(g64, G_X);
+    bv_store_words(g64 + 32, G_Y);
+    CHECK(pm_bv_selftest(9, key, zero, g64, pub) == PM_OK, "pubkey");
+    CHECK(pm_bv_selftest(9, key2, zero, g64, opub) == PM_OK, "pubkey2");
+    {
+        uint8_t h[32];
+        CHECK(pm_keccak256(pub, 64, h) == PM_OK && memcmp(h + 12, sender, 20) == 0,
+              "address of our public key");
+    }
+    memcpy(junk, pub, 64);
+    junk[63] ^= 1; /* off the curve */
+    const uint8_t *keys[4] = {NULL, pub, opub, junk};
     static uint8_t flat[PM_FLAT_WITH_AUX];
     static uint8_t sigs[1100 * 65], osigs[1100 * 65], st1[1100], won1[1100], st2[1100], won2[1100];
     static uint8_t weights[1100 * PM_BV_WEIGHT_LEN];
@@ -580,8 +594,11 @@ static void test_batches(int rounds) {
         memset(st2, 0xEE, n);
         memset(won2, 0xEE, n);
         int rc1 = pm_validate_tickets(flat, flatlen, nonces, sigs, n, sender, rp, st1, won1);
-        int rc2 = pm_bv_validate_tickets(flat, flatlen, nonces, sigs, n, sender, rp, weights,
-                                         scratch, scratch_len, st2, won2);
+        /* no key (anchor), the right key, another sender's key, a point off the curve */
+        const uint8_t *kp = keys[it % 4 == 0 ? 0 : (it % 4 == 1 ? 1 : (it % 8 < 4 ? 2 : 3))];
+        if (it % 3 == 0) kp = pub;
+        int rc2 = pm_bv_validate_tickets_key(flat, flatlen, nonces, sigs, n, sender, kp, rp,
+                                             weights, scratch, scratch_len, st2, won2);
         CHECK(rc1 == PM_OK && rc2 == PM_OK, "rc %d %d", rc1, rc2);
         for (size_t i = 0; i < n; i++) {
             CHECK(st1[i] == st2[i] && won1[i] == won2[i],
