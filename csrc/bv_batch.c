@@ -858,6 +858,42 @@ int pm_bv_validate_tickets_key(const uint8_t *flat_template, size_t flatlen,
     return find_bad(&x, 0, nc);
 }
 
+/*
+ * The signer's public key of one ticket (flat template with this nonce, 65-byte signature) by
+ * our own arithmetic, Q = r^-1 (s R - z G), as x || y: for callers that cache a sender's key
+ * for pm_bv_validate_tickets_key after the one-by-one path has accepted a ticket (the key is
+ * re-checked against the sender's address there). Returns PM_OK, the pre-check status
+ * (high s, v, no point), or PM_ERR_SIG_RECOVER when Q is the point at infinity.
+ */
+int pm_bv_ticket_key(const uint8_t *flat_template, size_t flatlen, uint32_t nonce,
+                     const uint8_t *sig65, uint8_t *pub64) {
+    if ((flatlen != PM_FLAT_NO_AUX && flatlen != PM_FLAT_WITH_AUX) || flat_template == NULL ||
+        sig65 == NULL || pub64 == NULL)
+        return PM_ERR_ARG;
+    cand_t c;
+    int st = precheck(sig65, &c);
+    if (st != PM_OK) return st;
+    bv_fe x;
+    bv_fe_from_words(&x, c.r.d);
+    if (!bv_ge_set_xo(&c.R, &x, sig65[64] == 28)) return PM_ERR_SIG_RECOVER;
+    uint8_t flat[PM_FLAT_WITH_AUX], digest[32];
+    memcpy(flat, flat_template, flatlen);
+    put_nonce(flat, nonce);
+    ticket_digest(flat, flatlen, digest);
+    bv_sc z, rinv, u1, u2;
+    bv_sc_set_b32(&z, digest);
+    bv_sc_inv(&rinv, &c.r);
+    bv_sc_mul(&u1, &z, &rinv);
+    bv_sc_negate(&u1, &u1); /* -z/r */
+    bv_sc_mul(&u2, &c.s, &rinv); /* s/r */
+    uint8_t a[32], b[32], p[64];
+    bv_sc_get_b32(a, &u1);
+    bv_sc_get_b32(b, &u2);
+    bv_fe_get_b32(p, &c.R.x);
+    bv_fe_get_b32(p + 32, &c.R.y);
+    return pm_bv_selftest(9, a, b, p, pub64);
+}
+
 /* ------------------------------------------------------------------ test shim */
 
 /*

@@ -146,6 +146,11 @@ int pm_bv_validate_tickets_key(const uint8_t *flat_template, size_t flatlen,
                                const uint8_t *rand32, const uint8_t *weights, void *scratch,
                                size_t scratch_len, uint8_t *status, uint8_t *won);
 
+/* The public key x || y (64 bytes) that signed one ticket (the template with this nonce), by
+ * the batch verifier's own arithmetic; for caching a sender's key. Returns a pm_status. */
+int pm_bv_ticket_key(const uint8_t *flat_template, size_t flatlen, uint32_t nonce,
+                     const uint8_t *sig65, uint8_t *pub64);
+
 /* Test shim over the batch verifier's arithmetic (ops listed in csrc/bv_batch.c). */
 int pm_bv_selftest(int op, const uint8_t *a, const uint8_t *b, const uint8_t *c, uint8_t *out);
 

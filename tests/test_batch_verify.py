@@ -18,9 +18,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pm import _bindings
+from pm import _bindings, batchverify
 from pm.batchverify import MIN_BATCH, WEIGHT_BYTES, validate_batch_same_sender
-from pm.crypto import PrivateKeySigner
+from pm.crypto import PrivateKeySigner, keccak256
 from pm.errors import InvalidInput, InvalidType, NativeError
 from pm.ticket import BatchCheck, SigStatus, Ticket, validate_batch
 
@@ -215,11 +215,17 @@ def _same(
 ) -> BatchCheck:
     want = validate_batch(template, nonces, sigs, rand)
     rng = random.Random(seed)
+    batchverify.forget_sender_keys()
     got = validate_batch_same_sender(
         template, nonces, sigs, rand, min_batch=1, randbytes=rng.randbytes
     )
     assert got.status_codes == want.status_codes
     assert got.won_flags == want.won_flags
+    # again, now with the sender's key from the cache (if a ticket was accepted)
+    again = validate_batch_same_sender(
+        template, nonces, sigs, rand, min_batch=1, randbytes=rng.randbytes
+    )
+    assert again == got
     return got
 
 
@@ -375,6 +381,58 @@ def test_threads_share_nothing() -> None:
                 )
             )
             assert got == want
+
+
+def _pub(signer: PrivateKeySigner) -> bytes:
+    return coincurve.PrivateKey(signer.export_private_key()).public_key.format(False)[1:]
+
+
+def test_ticket_key_matches_coincurve() -> None:
+    rng = random.Random(11)
+    template, nonces, sigs, _ = _batch(rng, 4, [(2, "high_s"), (3, "r_no_point")])
+    signer_pub = None
+    for i in range(4):
+        key = _bindings.bv_ticket_key(template.flat(), nonces[i], sigs[65 * i : 65 * i + 65])
+        if i < 2:
+            assert key is not None
+            signer_pub = signer_pub or key
+            assert key == signer_pub
+            assert keccak256(key)[12:] == template.sender
+        else:
+            assert key is None
+
+
+def test_sender_key_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first batch of a sender fills the cache with the sender's key, later batches pass it
+    to C; a wrong or corrupt cached key costs time but never changes a result."""
+    rng = random.Random(12)
+    key = PrivateKeySigner.generate()
+    template = _template(rng, key.address, rng.randrange(2**256), True)
+    nonces = list(range(1, 41))
+    sigs = bytearray(key.sign_tickets(template, nonces))
+    sigs[65 * 7] ^= 1  # one bad ticket
+    want = validate_batch(template, nonces, bytes(sigs), 3)
+    seen: list[bytes | None] = []
+    real = _bindings.bv_validate_tickets
+
+    def spy(*args: object) -> tuple[bytes, bytes]:
+        seen.append(args[6])  # type: ignore[arg-type]
+        return real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(_bindings, "bv_validate_tickets", spy)
+    batchverify.forget_sender_keys()
+    first = validate_batch_same_sender(template, nonces, bytes(sigs), 3, min_batch=1)
+    assert batchverify._keys[key.address] == _pub(key)
+    second = validate_batch_same_sender(template, nonces, bytes(sigs), 3, min_batch=1)
+    assert seen == [None, _pub(key)]
+    assert first == second == want
+    other = PrivateKeySigner.generate()
+    for poison in (_pub(other), bytes(64), _pub(key)[:63] + b"\x00"):
+        batchverify._keys[key.address] = poison
+        assert validate_batch_same_sender(template, nonces, bytes(sigs), 3, min_batch=1) == want
+    seen.clear()
+    validate_batch_same_sender(template, nonces, bytes(sigs), 3, min_batch=1, cache_key=False)
+    assert seen == [None]
 
 
 @pytest.mark.skipif(not os.environ.get("PM_BV_LONG"), reason="long run: set PM_BV_LONG=1")

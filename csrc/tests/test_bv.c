@@ -605,6 +605,13 @@ static void test_batches(int rounds) {
                   "it=%d n=%zu i=%zu status %d/%d won %d/%d", it, n, i, st1[i], st2[i], won1[i],
                   won2[i]);
         }
+        for (size_t i = 0; i < n && i < 3; i++) { /* the per-ticket key against libsecp256k1 */
+            uint8_t kout[64];
+            int krc = pm_bv_ticket_key(flat, flatlen, nonces[i], sigs + 65 * i, kout);
+            if (st1[i] == PM_OK) CHECK(krc == PM_OK && memcmp(kout, pub, 64) == 0, "ticket key");
+            else if (st1[i] == PM_ERR_WRONG_SIGNER) CHECK(krc == PM_OK && memcmp(kout, pub, 64), "key");
+            else CHECK(krc == st1[i], "ticket key status %d vs %d", krc, st1[i]);
+        }
         checked += (long)n;
     }
     /* argument checks */

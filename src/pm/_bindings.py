@@ -400,14 +400,19 @@ def bv_validate_tickets(
     expected_sender: bytes,
     rand32: bytes | None,
     weights: bytes,
+    sender_key: bytes | None = None,
 ) -> tuple[bytes, bytes]:
-    """(status, won) like :func:`validate_tickets`, through ``pm_bv_validate_tickets``.
-    ``weights`` is n*BV_WEIGHT_LEN random bytes (expanded into one weight per ticket)."""
+    """(status, won) like :func:`validate_tickets`, through ``pm_bv_validate_tickets_key``.
+    ``weights`` is n*BV_WEIGHT_LEN random bytes (expanded into one weight per ticket);
+    ``sender_key`` the sender's public key x||y (64 bytes), used only if its address is
+    ``expected_sender``."""
     flat = _template(flat_template)
     n = len(nonces)
     sigs = _buf("sigs", sigs, SIG_LEN * n)
     expected_sender = _buf("expected_sender", expected_sender, 20)
     weights = _buf("weights", weights, BV_WEIGHT_LEN * n)
+    if sender_key is not None:
+        sender_key = _buf("sender_key", sender_key, 64)
     if rand32 is not None:
         rand32 = _buf("recipient_rand", rand32, 32)
     status = bytearray(n)
@@ -417,13 +422,14 @@ def bv_validate_tickets(
         if size == 0:
             raise InvalidInput(f"batch of {n} tickets is too large", name="nonces", value=n)
         scratch = _bv_take(size)
-        rc = lib.pm_bv_validate_tickets(
+        rc = lib.pm_bv_validate_tickets_key(
             ffi.from_buffer(flat),
             len(flat),
             ffi.from_buffer("uint32_t[]", nonces),
             ffi.from_buffer(sigs),
             n,
             ffi.from_buffer(expected_sender),
+            ffi.NULL if sender_key is None else ffi.from_buffer(sender_key),
             ffi.NULL if rand32 is None else ffi.from_buffer(rand32),
             ffi.from_buffer(weights),
             scratch,
@@ -432,7 +438,7 @@ def bv_validate_tickets(
             ffi.from_buffer(won),
         )
         _bv_give(scratch)
-        _check("pm_bv_validate_tickets", rc)
+        _check("pm_bv_validate_tickets_key", rc)
     return bytes(status), bytes(won)
 
 
@@ -483,4 +489,19 @@ def bv_selftest(op: int, a: bytes, b: bytes, c: bytes | None = None) -> bytes | 
     if rc == ERR_SIG_RECOVER:
         return None
     _check("pm_bv_selftest", rc)
+    return bytes(out)
+
+
+def bv_ticket_key(flat_template: bytes, nonce: int, sig: bytes) -> bytes | None:
+    """The public key x||y (64 bytes) that signed the template with this nonce, by the batch
+    verifier's own arithmetic, or None if the signature fails the pre-checks or has no key."""
+    flat = _template(flat_template)
+    sig = _buf("sig", sig, SIG_LEN)
+    out = bytearray(64)
+    rc = lib.pm_bv_ticket_key(
+        ffi.from_buffer(flat), len(flat), nonce, ffi.from_buffer(sig), ffi.from_buffer(out)
+    )
+    if rc in (ERR_SIG_HIGH_S, ERR_SIG_V, ERR_SIG_RECOVER):
+        return None
+    _check("pm_bv_ticket_key", rc)
     return bytes(out)

@@ -29,6 +29,7 @@ on public data (signatures, digests, the sender's public key); signing stays on 
 from __future__ import annotations
 
 import os
+import threading
 from array import array
 from collections.abc import Callable, Mapping, Sequence
 
@@ -44,6 +45,34 @@ MIN_BATCH = 8
 #: Bytes of randomness per ticket, expanded by the C core into one sparse weight.
 WEIGHT_BYTES = _bindings.BV_WEIGHT_LEN
 
+#: Public keys (x||y) of recently seen senders by address. With a sender's key, no ticket of a
+#: batch has to be recovered by libsecp256k1 to stand in for it (about 30 µs per batch). The
+#: C core uses a key only if its address is the batch's sender, so a stale or wrong entry can
+#: cost time but never change a result. Bounded: cleared when it reaches KEY_CACHE_SIZE.
+KEY_CACHE_SIZE = 4096
+_keys: dict[bytes, bytes] = {}
+_keys_lock = threading.Lock()
+
+
+def _remember_key(template: Ticket, nonces: array[int], flat_sigs: bytes, status: bytes) -> None:
+    """Cache the sender's key from the first ticket the batch accepted."""
+    i = status.find(0)  # SigStatus.OK
+    if i < 0:
+        return
+    key = _bindings.bv_ticket_key(template.flat(), nonces[i], flat_sigs[65 * i : 65 * i + 65])
+    if key is None:  # pragma: no cover - an accepted ticket always has a key
+        return
+    with _keys_lock:
+        if len(_keys) >= KEY_CACHE_SIZE:
+            _keys.clear()
+        _keys[template.sender] = key
+
+
+def forget_sender_keys() -> None:
+    """Empty the sender-key cache (tests, or to bound memory differently)."""
+    with _keys_lock:
+        _keys.clear()
+
 
 def validate_batch_same_sender(
     template: Ticket,
@@ -54,6 +83,7 @@ def validate_batch_same_sender(
     irregular_sigs: Mapping[int, bytes] | None = None,
     min_batch: int = MIN_BATCH,
     randbytes: Callable[[int], bytes] = os.urandom,
+    cache_key: bool = True,
 ) -> BatchCheck:
     """Check n tickets that share every field of ``template`` but the nonce, like
     :func:`pm.ticket.validate_batch` (same arguments, same :class:`BatchCheck`, identical
@@ -61,7 +91,7 @@ def validate_batch_same_sender(
 
     ``min_batch``: smaller batches go through the one-by-one path. ``randbytes`` supplies the
     weights and must be a CSPRNG (default ``os.urandom``); it is a parameter only so tests can
-    make runs reproducible.
+    make runs reproducible. ``cache_key``: use and fill the sender-key cache.
     """
     if not isinstance(template, Ticket):
         raise InvalidType("template must be a pm.Ticket", name="template", value=template)
@@ -89,9 +119,12 @@ def validate_batch_same_sender(
             name="randbytes",
             value=type(weights).__name__,
         )
+    key = _keys.get(template.sender) if cache_key else None
     status, won = _bindings.bv_validate_tickets(
-        template.flat(), nonce_arr, flat_sigs, template.sender, rand, weights
+        template.flat(), nonce_arr, flat_sigs, template.sender, rand, weights, key
     )
+    if cache_key and key is None:
+        _remember_key(template, nonce_arr, flat_sigs, status)
     if irregular:
         status_arr, won_arr = bytearray(status), bytearray(won)
         for i in irregular:
