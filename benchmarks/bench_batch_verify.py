@@ -5,9 +5,11 @@ Run: ``python benchmarks/bench_batch_verify.py [--tickets 1024] [--repeats 7]
 
 For each batch size n the same ``--tickets`` tickets are validated in batches of n with
 :func:`pm.batchverify.validate_batch_same_sender` (hash + batch check + win check, the public
-API with os.urandom weights and Python overhead included) and with the raw C entry point on
-prepared buffers; ``floor`` is the raw libsecp256k1 ``ecdsa_recover`` loop over prepared
-digests (``pm_bench_recover_loop``), and ``validate`` the one-by-one path
+API with os.urandom weights and Python overhead included), once with the sender's key cached
+from an earlier batch (the steady state of a recipient) and once without (``cache_key=False``:
+the first ticket the one-by-one path accepts stands in for the key), and with the raw C entry
+point on prepared buffers (no key); ``floor`` is the raw libsecp256k1 ``ecdsa_recover`` loop
+over prepared digests (``pm_bench_recover_loop``), and ``validate`` the one-by-one path
 (:func:`pm.ticket.validate_batch`). Timings are interleaved and the fastest of ``--repeats``
 counts (thread CPU time); compare ratios within one run only (the machine is shared). The goal is
 ``ratio_floor <= 0.33`` for n >= 64. Every batch result is checked against the one-by-one path.
@@ -93,6 +95,7 @@ def measure(tickets: int, sizes: list[int], repeats: int) -> dict[str, object]:
     best: dict[str, float] = {"floor": inf, "validate": inf}
     for n in sizes:
         best[f"bv{n}"] = inf
+        best[f"nokey{n}"] = inf
         best[f"raw{n}"] = inf
     for _ in range(repeats):
         best["floor"] = _best(lambda: _bindings.bench_recover_loop(digests, sigs), best["floor"])
@@ -106,6 +109,15 @@ def measure(tickets: int, sizes: list[int], repeats: int) -> dict[str, object]:
                     for c_n, c_s in per_size[n]
                 ],
                 best[f"bv{n}"],
+            )
+            best[f"nokey{n}"] = _best(
+                lambda n=n: [  # type: ignore[misc]
+                    validate_batch_same_sender(
+                        template, c_n, c_s, rand, min_batch=1, cache_key=False
+                    )
+                    for c_n, c_s in per_size[n]
+                ],
+                best[f"nokey{n}"],
             )
             if raw_calls:
                 best[f"raw{n}"] = _best(
@@ -122,6 +134,8 @@ def measure(tickets: int, sizes: list[int], repeats: int) -> dict[str, object]:
             "pm_us": round(us[f"bv{n}"], 3),
             "floor_us": round(floor, 3),
             "ratio_floor": round(us[f"bv{n}"] / floor, 3),
+            "nokey_us": round(us[f"nokey{n}"], 3),
+            "nokey_ratio_floor": round(us[f"nokey{n}"] / floor, 3),
         }
         if f"raw{n}" in us:
             row["raw_c_us"] = round(us[f"raw{n}"], 3)
@@ -153,11 +167,16 @@ def main(argv: list[str] | None = None) -> int:
         f"libsecp256k1 recover floor {result['floor_us']} µs/ticket; "
         f"one-by-one validate {result['validate_us']} µs/ticket"
     )
-    print(f"{'n':>6} {'pm µs':>8} {'pm/floor':>9} {'raw C µs':>9} {'raw/floor':>10}")
+    print("key: sender key cached from an earlier batch; no key: cache_key=False; raw: C, no key")
+    print(
+        f"{'n':>6} {'key µs':>8} {'key/floor':>10} {'no key µs':>10} {'nokey/floor':>12} "
+        f"{'raw C µs':>9} {'raw/floor':>10}"
+    )
     for row in result["rows"]:  # type: ignore[attr-defined]
         print(
-            f"{row['n']:>6} {row['pm_us']:>8} {row['ratio_floor']:>9} "
-            f"{row.get('raw_c_us', '-'):>9} {row.get('raw_ratio_floor', '-'):>10}"
+            f"{row['n']:>6} {row['pm_us']:>8} {row['ratio_floor']:>10} {row['nokey_us']:>10} "
+            f"{row['nokey_ratio_floor']:>12} {row.get('raw_c_us', '-'):>9} "
+            f"{row.get('raw_ratio_floor', '-'):>10}"
         )
     return 0
 
