@@ -2,7 +2,7 @@
  * pm.h: the C API of pm's native core, and the single source of truth for it.
  *
  * The cffi build module (csrc/build_native.py) feeds the text between the CDEF markers to
- * ffi.cdef(), and every csrc/*.c file includes this header, so Python and C cannot disagree.
+ * ffi.cdef(), and every C file of the core includes this header, so Python and C cannot disagree.
  *
  * Rules (DESIGN.md "C core"): no allocation, caller-owned buffers, integer return codes,
  * every length checked. Elliptic-curve work goes through libsecp256k1, reached through the

@@ -102,10 +102,9 @@ int pm_sign_msg32_batch(const uint8_t *seckey32, const uint8_t *msgs, size_t n, 
     return PM_OK;
 }
 
-/* go-livepeer's signature checks in order, then recovery over a prepared digest. */
-static int recover_digest(const uint8_t digest[32], const uint8_t *sig, size_t siglen,
-                          uint8_t addr20[20]) {
-    if (siglen != PM_SIG_LEN) return PM_ERR_SIG_LENGTH;
+/* go-livepeer's signature checks (after the length) and recovery, handing back the signer's
+ * 64-byte X||Y public key instead of its address. */
+static int recover_xy(const uint8_t digest[32], const uint8_t sig[65], uint8_t xy64[64]) {
     if (memcmp(sig + 32, half_order, 32) > 0) return PM_ERR_SIG_HIGH_S;
     if (sig[64] != 27 && sig[64] != 28) return PM_ERR_SIG_V;
     recsig_t rs;
@@ -113,7 +112,24 @@ static int recover_digest(const uint8_t digest[32], const uint8_t *sig, size_t s
         return PM_ERR_SIG_RECOVER;
     pubkey_t pk;
     if (!secp.ecdsa_recover(secp.ctx, &pk, &rs, digest)) return PM_ERR_SIG_RECOVER;
-    return pubkey_address(&pk, addr20);
+    uint8_t ser[65];
+    size_t len = sizeof ser;
+    if (!secp.ec_pubkey_serialize(secp.ctx, ser, &len, &pk, secp.uncompressed_flag) || len != 65)
+        return PM_ERR_SIG_RECOVER;
+    memcpy(xy64, ser + 1, 64);
+    return PM_OK;
+}
+
+/* go-livepeer's signature checks in order, then recovery over a prepared digest. */
+static int recover_digest(const uint8_t digest[32], const uint8_t *sig, size_t siglen,
+                          uint8_t addr20[20]) {
+    if (siglen != PM_SIG_LEN) return PM_ERR_SIG_LENGTH;
+    uint8_t xy[64], h[32];
+    int st = recover_xy(digest, sig, xy);
+    if (st != PM_OK) return st;
+    pm_keccak256_raw(xy, 64, h);
+    memcpy(addr20, h + 12, 20);
+    return PM_OK;
 }
 
 int pm_recover_msg32(const uint8_t *msg32, const uint8_t *sig, size_t siglen, uint8_t *addr20) {
@@ -174,14 +190,27 @@ int pm_validate_tickets(const uint8_t *flat_template, size_t flatlen, const uint
     uint8_t flat[PM_FLAT_WITH_AUX];
     memcpy(flat, flat_template, flatlen);
     const uint8_t *winprob = flat_template + 72; /* spec/protocol.md §1.3 */
+    /* The public key already proven to hash to expected_sender20: a ticket recovering to the
+     * same key has the right signer without hashing the key again (one Keccak-f saved). */
+    uint8_t sender_xy[64];
+    int have_sender_xy = 0;
     for (size_t i = 0; i < n; i++) {
-        uint8_t h[32], digest[32], addr[20];
+        uint8_t h[32], digest[32], xy[64];
         const uint8_t *sig = sigs + PM_SIG_LEN * i;
         put_nonce(flat, nonces[i]);
         pm_keccak256_raw(flat, flatlen, h);
         personal_digest(h, digest);
-        int st = recover_digest(digest, sig, PM_SIG_LEN, addr);
-        if (st == PM_OK && memcmp(addr, expected_sender20, 20) != 0) st = PM_ERR_WRONG_SIGNER;
+        int st = recover_xy(digest, sig, xy);
+        if (st == PM_OK && !(have_sender_xy && memcmp(xy, sender_xy, 64) == 0)) {
+            uint8_t addr_hash[32];
+            pm_keccak256_raw(xy, 64, addr_hash);
+            if (memcmp(addr_hash + 12, expected_sender20, 20) != 0) {
+                st = PM_ERR_WRONG_SIGNER;
+            } else {
+                memcpy(sender_xy, xy, 64);
+                have_sender_xy = 1;
+            }
+        }
         status[i] = (uint8_t)st;
         won[i] = (st == PM_OK && rand32 != NULL) ? win_check(sig, rand32, winprob) : 0;
     }
