@@ -10,15 +10,19 @@
  * Long differential run (>= 1,000,000 signatures against libsecp256k1; a few minutes on one core):
  *   /tmp/test_bv "$lib" 14000 1   # 14000 random batches (sizes 1..1024, mean ~75 tickets)
  *
- * Part 1 (no libsecp256k1 needed): field and scalar arithmetic against a deliberately naive
- * reference (double-and-add modular multiplication on 4x64 words), including inputs at the
- * magnitude limits; decompression; the wNAF identity; the MSM against naive affine
- * double-and-add built on the reference arithmetic.
+ * Part 1 (no libsecp256k1 needed): Keccak against pm_keccak256; field and scalar arithmetic
+ * against a deliberately naive reference (double-and-add modular multiplication on 4x64
+ * words), including inputs at the magnitude limits; decompression; the GLV constants, the GLV
+ * split, wNAF halves and sparse weights (digit shape and value); the MSM against naive affine
+ * double-and-add built on the reference arithmetic, including P + P and P - P.
  *
  * Part 2 (when a shared object exporting libsecp256k1 is given, e.g. coincurve's
- * _libsecp256k1*.so): pm_bv_validate_tickets against the one-by-one path pm_validate_tickets on
- * random batches with mutated tickets (r, s, v, digest, wrong signer, high s, r >= n, r with no
- * curve point, s = 0, r = 0); every status and win flag must be identical.
+ * _libsecp256k1*.so): pm_bv_validate_tickets_key (no key, the sender's key, another sender's
+ * key, an off-curve point) against the one-by-one path pm_validate_tickets on random batches
+ * with mutated tickets (r, s, v, parity, digest, wrong signer, high s, r >= n, r with no curve
+ * point, s = 0, r = 0, s = 1, s = floor(n/2)), repeated tickets and parity flips under equal
+ * weights (bucket doublings and cancellations); every status and win flag must be identical.
+ * pm_bv_ticket_key against the same verdicts.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
