@@ -32,7 +32,7 @@
 
 #include "bv_point.h"
 #include "pm.h"
-#include "bv_keccak.h"
+#include "pm_internal.h"
 
 #define BV_W 4                       /* wNAF window: digits +-1, +-3, +-5, +-7 */
 #define BV_TBL (1 << (BV_W - 2))     /* odd multiples P, 3P, ..., (2^(W-1) - 1) P */
@@ -581,15 +581,12 @@ static int carve(work_t *w, void *scratch, size_t scratch_len, size_t n) {
 
 /* ------------------------------------------------------------------ the validator */
 
-static const char PERSONAL_PREFIX[] = "\x19" "Ethereum Signed Message:\n32"; /* spec §2.1 */
-
 /* digest = keccak("\x19Ethereum Signed Message:\n32" || keccak(flat)), spec/protocol.md §1.3,
  * §2.1; flat already carries the ticket's nonce. */
 static void ticket_digest(const uint8_t *flat, size_t flatlen, uint8_t digest[32]) {
-    uint8_t msg[28 + 32];
-    memcpy(msg, PERSONAL_PREFIX, 28);
-    bv_keccak256(flat, flatlen, msg + 28);
-    bv_keccak256(msg, sizeof msg, digest);
+    uint8_t h[32];
+    pm_keccak256_raw(flat, flatlen, h);
+    pm_personal_digest(h, digest);
 }
 
 static void put_nonce(uint8_t *flat, uint32_t nonce) {
@@ -688,11 +685,9 @@ static int mark_ok(ctx_t *x, size_t lo, size_t hi) {
         x->won[i] = 0;
         if (x->rand32 != NULL) {
             /* spec/protocol.md §3: keccak(sig || u256(rand)) < winProb (template bytes 72..104),
-             * the same test as pm_win_check, on the unrolled Keccak */
-            uint8_t msg[PM_SIG_LEN + 32], h[32];
-            memcpy(msg, x->sigs + PM_SIG_LEN * i, PM_SIG_LEN);
-            memcpy(msg + PM_SIG_LEN, x->rand32, 32);
-            bv_keccak256(msg, sizeof msg, h);
+             * the same test as pm_win_check */
+            uint8_t h[32];
+            pm_keccak256_2(x->sigs + PM_SIG_LEN * i, PM_SIG_LEN, x->rand32, 32, h);
             x->won[i] = memcmp(h, x->flat + 72, 32) < 0;
         }
     }
@@ -730,7 +725,7 @@ static int sender_key(const uint8_t *pub64, const uint8_t *sender20, bv_ge *q) {
     if (pub64 == NULL) return 0;
     if (!bv_fe_set_b32(&q->x, pub64) || !bv_fe_set_b32(&q->y, pub64 + 32) || !bv_ge_on_curve(q))
         return 0;
-    bv_keccak256(pub64, 64, h);
+    pm_keccak256_raw(pub64, 64, h);
     return memcmp(h + 12, sender20, 20) == 0;
 }
 

@@ -10,7 +10,7 @@
  * Long differential run (>= 1,000,000 signatures against libsecp256k1; a few minutes on one core):
  *   /tmp/test_bv "$lib" 14000 1   # 14000 random batches (sizes 1..1024, mean ~75 tickets)
  *
- * Part 1 (no libsecp256k1 needed): Keccak against pm_keccak256; field and scalar arithmetic
+ * Part 1 (no libsecp256k1 needed): field and scalar arithmetic
  * against a deliberately naive reference (double-and-add modular multiplication on 4x64
  * words), including inputs at the magnitude limits; decompression; the GLV constants, the GLV
  * split, wNAF halves and sparse weights (digit shape and value); the MSM against naive affine
@@ -630,23 +630,10 @@ static void test_batches(int rounds) {
     printf("batches: %ld tickets compared\n", checked);
 }
 
-static void test_keccak(int rounds) {
-    uint8_t buf[700], a[32], b[32];
-    for (int it = 0; it < rounds; it++) {
-        size_t len = (size_t)(rnd64() % sizeof buf);
-        if (it < 3) len = (size_t[]){0, 135, 136}[it];
-        rnd_bytes(buf, len);
-        bv_keccak256(buf, len, a);
-        CHECK(pm_keccak256(buf, len, b) == PM_OK, "pm_keccak256");
-        CHECK(memcmp(a, b, 32) == 0, "bv_keccak256 len=%zu", len);
-    }
-}
-
 int main(int argc, char **argv) {
     int rounds = argc > 2 ? atoi(argv[2]) : 200;
     if (argc > 3) rng_state ^= (uint64_t)strtoull(argv[3], NULL, 0);
     int arith = rounds < 200 ? rounds : 200; /* the naive reference is slow; batches scale */
-    test_keccak(arith * 5);
     test_field(arith * 10);
     test_scalar(arith * 10);
     test_points(arith);
