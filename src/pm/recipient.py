@@ -27,6 +27,7 @@ from fractions import Fraction
 from typing import overload
 
 from pm.accounting import BALANCE_TTL_NS, Balances
+from pm.batchverify import validate_batch_same_sender
 from pm.chain import MaxFloatSource, RecipientChainView, WinningTicketSink
 from pm.crypto import keccak256
 from pm.errors import (
@@ -269,7 +270,10 @@ class RecipientConfig:
     - min_gas_price: polled gas prices below it are ignored (1 gwei on mainnet, else 0);
     - max_gas_price: highest gas price to redeem at, 0 = none (used by redemption, §7.3);
     - params_expiration_blocks, max_sender_nonces, ev_multiplier: §5.1 constants;
-    - balance_ttl_ns: idle lifetime of a balance entry (10 minutes).
+    - balance_ttl_ns: idle lifetime of a balance entry (10 minutes);
+    - batch_verify: check a payment's signatures with one multi-scalar multiplication
+      (`pm.batchverify`, about 3× faster per ticket for 64+ tickets) instead of one
+      libsecp256k1 recovery each; the per-ticket results are identical either way.
     """
 
     redeem_gas: int = 350_000
@@ -283,8 +287,13 @@ class RecipientConfig:
     max_sender_nonces: int = MAX_SENDER_NONCES
     ev_multiplier: int = EV_MULTIPLIER
     balance_ttl_ns: int = BALANCE_TTL_NS
+    batch_verify: bool = True
 
     def __post_init__(self) -> None:
+        if not isinstance(self.batch_verify, bool):
+            raise InvalidType(
+                "batch_verify must be a bool", name="batch_verify", value=self.batch_verify
+            )
         for name in (
             "redeem_gas",
             "tx_cost_multiplier",
@@ -796,7 +805,16 @@ class Recipient:
                 nonces, b"", {0: fatal}, count=1, fatal=fatal, error=fatal, first_error=fatal
             )
 
-        check = batch.validate(rand)
+        if self.config.batch_verify:
+            check = validate_batch_same_sender(
+                batch.template,
+                batch.nonces,
+                batch.signatures,
+                rand,
+                irregular_sigs=batch.irregular_sigs,
+            )
+        else:
+            check = batch.validate(rand)
         status_codes, won_flags = check.status_codes, check.won_flags
         last_seen = self.chain.last_seen_l1_block()
         self._maybe_clean(last_seen)
