@@ -42,11 +42,12 @@ from typing import Any
 from eth_hash.auto import keccak as eth_keccak
 
 from . import _bindings, _reference, parallel
+from .batchverify import validate_batch_same_sender
 from .crypto import PrivateKeySigner, keccak256, personal_digest, recover_address
 from .crypto import to_checksum_address as checksum
 from .errors import InvalidInput, InvalidType
 from .pricing import MAX_WIN_PROB
-from .ticket import Ticket, is_winning, validate_batch
+from .ticket import BatchCheck, Ticket, is_winning, validate_batch
 
 _NONCE_AT = 104  # spec/protocol.md §1.3: the sender nonce word is bytes 104..136 of the flat ticket
 _WIN_PROB_AT = 72  # and winProb bytes 72..104
@@ -803,6 +804,46 @@ def measure_memory(ctx: BenchContext) -> list[Row]:
     return rows
 
 
+def measure_batch_verify(ctx: BenchContext) -> list[Row]:
+    """Same-sender batch verification (pm.batchverify) against the raw ``ecdsa_recover`` loop.
+
+    The ``batch-verify`` row splits the tickets into batches of 64 (target: ratio_floor ≤ 0.33,
+    i.e. ≥ 3× the recover floor per ticket); rows for 16, 256 and 1024 are information. The
+    sender-key cache is warm, as in a recipient that has seen the sender before. Every chunk's
+    statuses and win flags are checked against the one-by-one path first.
+    """
+    template, nonces, sigs, rand = ctx.template, ctx.nonces, ctx.sigs, ctx.rand
+    want = validate_batch(template, nonces, sigs, rand)
+    rows: list[Row] = []
+    for size in (16, 64, 256, 1024):
+        m = ctx.n - ctx.n % size
+        if m == 0:
+            continue
+        chunks = [(nonces[a : a + size], sigs[65 * a : 65 * (a + size)]) for a in range(0, m, size)]
+
+        def run(chunks: list[tuple[array[int], bytes]] = chunks) -> list[BatchCheck]:
+            return [
+                validate_batch_same_sender(template, cn, cs, rand, min_batch=1) for cn, cs in chunks
+            ]
+
+        got = run()
+        _require(
+            b"".join(c.status_codes for c in got) == want.status_codes[:m]
+            and b"".join(c.won_flags for c in got) == want.won_flags[:m],
+            f"batch verification (n={size}) and the one-by-one path",
+        )
+        digests, chunk_sigs = ctx.digests[: 32 * m], sigs[: 65 * m]
+
+        def floor(digests: bytes = digests, chunk_sigs: bytes = chunk_sigs) -> bytes:
+            return _bindings.bench_recover_loop(digests, chunk_sigs)
+
+        times = ctx.per_ticket({"floor": (floor, m), "pm": (run, m)})
+        name = "batch-verify" if size == 64 else f"batch-verify-{size}"
+        checks = [("ratio_floor", "<=", 0.33)] if size == 64 else []
+        rows.append(row_with_checks(name, times, checks))
+    return rows
+
+
 MEASUREMENTS: list[tuple[str, Measurement]] = [
     ("primitives", measure_primitives),
     ("single calls", measure_single),
@@ -810,6 +851,7 @@ MEASUREMENTS: list[tuple[str, Measurement]] = [
     ("validate batch", measure_validate),
     ("threads", measure_threads),
     ("memory", measure_memory),
+    ("batch verify", measure_batch_verify),
 ]
 """The measurements ``pm bench`` runs, in order: (progress label, function)."""
 
