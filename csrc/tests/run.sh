@@ -18,7 +18,7 @@ PY=${PYTHON:-python3}
 CC=${CC:-gcc}
 
 lib=$("$PY" -c 'import coincurve._libsecp256k1 as m; print(m.__file__)')
-build=$(mktemp -d "${TMPDIR:-/tmp}/pm-sanitize.XXXXXX")
+build=$(mktemp -d)
 trap 'rm -rf "$build"' EXIT INT TERM
 
 # build_and_run NAME "SANITIZER FLAGS" ARGS...: compiles everything into $build/NAME and runs it.

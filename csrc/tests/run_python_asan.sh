@@ -20,7 +20,7 @@ root=$(dirname "$csrc")
 PY=${PYTHON:-python3}
 CC=${CC:-gcc}
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/pm-pyasan.XXXXXX")
+work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT INT TERM
 
 # Build from a copy: cffi compiles the relative csrc/*.c paths inside its tmpdir ($work) and

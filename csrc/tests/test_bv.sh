@@ -12,7 +12,7 @@ CC=${CC:-gcc}
 rounds=${1:-40}
 seed=${2:-0}
 lib=$("$PY" -c 'import coincurve._libsecp256k1 as m; print(m.__file__)')
-build=$(mktemp -d "${TMPDIR:-/tmp}/pm-bv.XXXXXX")
+build=$(mktemp -d)
 trap 'rm -rf "$build"' EXIT INT TERM
 srcs="$here/test_bv.c $csrc/keccak.c $csrc/secp.c"
 warn="-std=c11 -Wall -Wextra -Wno-comment -I$csrc"
