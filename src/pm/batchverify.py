@@ -35,8 +35,8 @@ from collections.abc import Callable, Mapping, Sequence
 
 from . import _bindings
 from .errors import InvalidInput, InvalidType
-from .evm import check_bytes, check_uint
-from .ticket import BatchCheck, SigStatus, Ticket, _flat_sigs, _irregular_index, validate_batch
+from .evm import check_uint
+from .ticket import BatchCheck, SigStatus, Ticket, collect_signatures, validate_batch
 
 #: Below this many tickets the one-by-one path is used (same results; the batch check's fixed
 #: cost, one libsecp256k1 recovery for the key plus a few field inversions, does not pay off).
@@ -103,10 +103,7 @@ def validate_batch_same_sender(
         return validate_batch(
             template, nonce_arr, sigs, recipient_rand, irregular_sigs=irregular_sigs
         )
-    flat_sigs, irregular = _flat_sigs(sigs, n)
-    if irregular_sigs:
-        extra = {_irregular_index(i, n): check_bytes("sig", s) for i, s in irregular_sigs.items()}
-        irregular = {**irregular, **extra}
+    flat_sigs, irregular = collect_signatures(sigs, n, irregular_sigs)
     rand = (
         None
         if recipient_rand is None

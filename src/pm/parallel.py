@@ -19,7 +19,7 @@ from typing import TypeVar
 from . import _bindings
 from .crypto import PrivateKeySigner
 from .errors import InvalidInput, InvalidType
-from .ticket import BatchCheck, Ticket, validate_batch
+from .ticket import BatchCheck, Ticket, collect_signatures, validate_batch
 
 T = TypeVar("T")
 
@@ -115,34 +115,16 @@ def validate_batch_threaded(
         raise InvalidType("template must be a pm.Ticket", name="template", value=template)
     nonce_arr = _bindings.nonce_array(nonces)
     n = len(nonce_arr)
-    flat: bytes = b""
-    seq: Sequence[bytes] | None = None
-    if isinstance(sigs, bytes | bytearray | memoryview):
-        flat = bytes(sigs)
-        if len(flat) != 65 * n:
-            raise InvalidInput(
-                f"flat signatures must be {65 * n} bytes, got {len(flat)}",
-                name="sigs",
-                value=len(flat),
-            )
-    else:
-        seq = sigs
-        if len(seq) != n:
-            raise InvalidInput(
-                f"expected {n} signatures, got {len(seq)}", name="sigs", value=len(seq)
-            )
-    irregular = dict(irregular_sigs or {})
-    for i in irregular:
-        if not isinstance(i, int) or not 0 <= i < n:
-            raise InvalidInput(
-                f"irregular signature index {i} out of range", name="irregular_sigs", value=i
-            )
+    flat, irregular = collect_signatures(sigs, n, irregular_sigs)
 
     def chunk(a: int, b: int) -> BatchCheck:
-        part: Sequence[bytes] | bytes = flat[65 * a : 65 * b] if seq is None else seq[a:b]
         local = {i - a: s for i, s in irregular.items() if a <= i < b}
         return validate_batch(
-            template, nonce_arr[a:b], part, recipient_rand, irregular_sigs=local or None
+            template,
+            nonce_arr[a:b],
+            flat[65 * a : 65 * b],
+            recipient_rand,
+            irregular_sigs=local or None,
         )
 
     parts = run_chunks(chunk, chunk_bounds(n, threads))

@@ -260,6 +260,25 @@ def _irregular_index(i: object, n: int) -> int:
     return i
 
 
+def collect_signatures(
+    sigs: Sequence[bytes] | bytes, n: int, irregular_sigs: Mapping[int, bytes] | None = None
+) -> tuple[bytes, dict[int, bytes]]:
+    """The batch paths' view of n signatures: a flat n*65 buffer (zeros where a signature is
+    irregular) and the irregular ones by index, i.e. those of another length than 65 plus any
+    listed in ``irregular_sigs``. Validates every argument (PMError on bad input)."""
+    flat, irregular = _flat_sigs(sigs, n)
+    if irregular_sigs is not None and not isinstance(irregular_sigs, Mapping):
+        raise InvalidType(
+            "irregular_sigs must be a mapping of index to signature",
+            name="irregular_sigs",
+            value=type(irregular_sigs).__name__,
+        )
+    if irregular_sigs:
+        extra = {_irregular_index(i, n): check_bytes("sig", s) for i, s in irregular_sigs.items()}
+        irregular = {**irregular, **extra}
+    return flat, irregular
+
+
 def validate_batch(
     template: Ticket,
     nonces: Sequence[int] | array[int],
@@ -279,16 +298,7 @@ def validate_batch(
         raise InvalidType("template must be a pm.Ticket", name="template", value=template)
     nonce_arr = _bindings.nonce_array(nonces)
     n = len(nonce_arr)
-    flat_sigs, irregular = _flat_sigs(sigs, n)
-    if irregular_sigs is not None and not isinstance(irregular_sigs, Mapping):
-        raise InvalidType(
-            "irregular_sigs must be a mapping of index to signature",
-            name="irregular_sigs",
-            value=type(irregular_sigs).__name__,
-        )
-    if irregular_sigs:
-        extra = {_irregular_index(i, n): check_bytes("sig", s) for i, s in irregular_sigs.items()}
-        irregular = {**irregular, **extra}
+    flat_sigs, irregular = collect_signatures(sigs, n, irregular_sigs)
     rand = (
         None
         if recipient_rand is None
