@@ -589,14 +589,6 @@ static void ticket_digest(const uint8_t *flat, size_t flatlen, uint8_t digest[32
     pm_personal_digest(h, digest);
 }
 
-static void put_nonce(uint8_t *flat, uint32_t nonce) {
-    memset(flat + PM_NONCE_OFFSET, 0, 28);
-    flat[PM_NONCE_OFFSET + 28] = (uint8_t)(nonce >> 24);
-    flat[PM_NONCE_OFFSET + 29] = (uint8_t)(nonce >> 16);
-    flat[PM_NONCE_OFFSET + 30] = (uint8_t)(nonce >> 8);
-    flat[PM_NONCE_OFFSET + 31] = (uint8_t)nonce;
-}
-
 /*
  * The checks of spec/protocol.md §2.3 steps 2-3 and the reasons libsecp256k1 itself refuses to
  * recover (parse: r or s >= n; recover: r = 0, s = 0, no point with x = r). Returns PM_OK with
@@ -788,7 +780,7 @@ int pm_bv_validate_tickets_key(const uint8_t *flat_template, size_t flatlen,
         if (c != &w.cand[i]) *c = w.cand[i];
         c->idx = i;
         uint8_t digest[32];
-        put_nonce(flat, nonces[i]);
+        pm_put_nonce(flat, nonces[i]);
         ticket_digest(flat, flatlen, digest);
         bv_sc_set_b32(&c->z, digest);
     }
@@ -802,7 +794,7 @@ int pm_bv_validate_tickets_key(const uint8_t *flat_template, size_t flatlen,
         a0.R = key;
     } else {
         uint8_t digest[32];
-        put_nonce(flat, nonces[anchor]);
+        pm_put_nonce(flat, nonces[anchor]);
         ticket_digest(flat, flatlen, digest);
         bv_sc_set_b32(&a0.z, digest);
     }
@@ -873,7 +865,7 @@ int pm_bv_ticket_key(const uint8_t *flat_template, size_t flatlen, uint32_t nonc
     if (!bv_ge_set_xo(&c.R, &x, sig65[64] == 28)) return PM_ERR_SIG_RECOVER;
     uint8_t flat[PM_FLAT_WITH_AUX], digest[32];
     memcpy(flat, flat_template, flatlen);
-    put_nonce(flat, nonce);
+    pm_put_nonce(flat, nonce);
     ticket_digest(flat, flatlen, digest);
     bv_sc z, rinv, u1, u2;
     bv_sc_set_b32(&z, digest);

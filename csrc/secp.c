@@ -144,15 +144,6 @@ static int valid_flatlen(size_t flatlen) {
     return flatlen == PM_FLAT_NO_AUX || flatlen == PM_FLAT_WITH_AUX;
 }
 
-/* Writes u256(nonce) into the nonce word of a flat ticket. */
-static void put_nonce(uint8_t *flat, uint32_t nonce) {
-    memset(flat + PM_NONCE_OFFSET, 0, 28);
-    flat[PM_NONCE_OFFSET + 28] = (uint8_t)(nonce >> 24);
-    flat[PM_NONCE_OFFSET + 29] = (uint8_t)(nonce >> 16);
-    flat[PM_NONCE_OFFSET + 30] = (uint8_t)(nonce >> 8);
-    flat[PM_NONCE_OFFSET + 31] = (uint8_t)nonce;
-}
-
 static uint8_t win_check(const uint8_t sig65[65], const uint8_t rand32[32],
                          const uint8_t winprob32[32]) {
     uint8_t h[32];
@@ -170,7 +161,7 @@ int pm_create_tickets(const uint8_t *seckey32, const uint8_t *flat_template, siz
     memcpy(flat, flat_template, flatlen);
     for (size_t i = 0; i < n; i++) {
         uint8_t h[32], digest[32];
-        put_nonce(flat, nonces[i]);
+        pm_put_nonce(flat, nonces[i]);
         pm_keccak256_raw(flat, flatlen, h);
         if (hashes != NULL) memcpy(hashes + 32 * i, h, 32);
         personal_digest(h, digest);
@@ -197,7 +188,7 @@ int pm_validate_tickets(const uint8_t *flat_template, size_t flatlen, const uint
     for (size_t i = 0; i < n; i++) {
         uint8_t h[32], digest[32], xy[64];
         const uint8_t *sig = sigs + PM_SIG_LEN * i;
-        put_nonce(flat, nonces[i]);
+        pm_put_nonce(flat, nonces[i]);
         pm_keccak256_raw(flat, flatlen, h);
         personal_digest(h, digest);
         int st = recover_xy(digest, sig, xy);
