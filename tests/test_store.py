@@ -183,6 +183,20 @@ def test_bad_input(store: TicketStore) -> None:
     assert store.tickets() == []
 
 
+def test_transition_arguments_are_checked_alike_by_both_stores(store: TicketStore) -> None:
+    h = signed(1).ticket.hash()
+    missing = signed(2).ticket.hash()
+    store.add(signed(1), 1)
+    # argument errors come before any state is read: a duplicate is reported even for an
+    # unknown ticket, and a non-str error is refused
+    with pytest.raises(InvalidInput, match="duplicate"):
+        store.transition([missing, missing], TicketState.SUBMITTED)
+    with pytest.raises(InvalidType):
+        store.transition([h], TicketState.SUBMITTED, error=3)  # type: ignore[arg-type]
+    assert store.get(h) is not None and store.get(h).state is TicketState.QUEUED  # type: ignore[union-attr]
+    assert [t.to_state for t in store.history(h)] == [TicketState.QUEUED]  # only the insert
+
+
 @settings(
     max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )

@@ -200,6 +200,25 @@ def _check_target(target: object) -> TicketState:
     return target
 
 
+def _transition_args(
+    ticket_hashes: Sequence[bytes], target: object, tx_id: bytes | None, error: object
+) -> tuple[TicketState, list[bytes], bytes | None, str]:
+    """Checked arguments of ``transition`` (the same for every store), before any state is read."""
+    tgt = _check_target(target)
+    hashes = [check_bytes32("ticket_hash", h) for h in ticket_hashes]
+    if len(set(hashes)) != len(hashes):
+        raise InvalidInput("duplicate ticket hash in one transition", name="ticket_hashes")
+    tx = None if tx_id is None else check_bytes32("tx_id", tx_id)
+    if not isinstance(error, str):
+        raise InvalidType("error must be a str", name="error", value=error)
+    return tgt, hashes, tx, error
+
+
+def _senders(rows: Iterable[StoredTicket]) -> list[bytes]:
+    """The distinct senders of ``rows``, in first-ticket order."""
+    return list(dict.fromkeys(r.sender for r in rows))
+
+
 def _check_states(states: Iterable[TicketState] | None) -> frozenset[TicketState] | None:
     if states is None:
         return None
@@ -255,10 +274,7 @@ class MemoryTicketStore:
         ]
 
     def senders(self, states: Iterable[TicketState] | None = None) -> list[bytes]:
-        out: dict[bytes, None] = {}
-        for r in self.tickets(states=states):
-            out.setdefault(r.sender, None)
-        return list(out)
+        return _senders(self.tickets(states=states))
 
     def transition(
         self,
@@ -268,17 +284,13 @@ class MemoryTicketStore:
         tx_id: bytes | None = None,
         error: str = "",
     ) -> None:
-        tgt = _check_target(target)
-        hashes = [check_bytes32("ticket_hash", h) for h in ticket_hashes]
-        tx = None if tx_id is None else check_bytes32("tx_id", tx_id)
+        tgt, hashes, tx, error = _transition_args(ticket_hashes, target, tx_id, error)
         now = time.time_ns()
         with self._lock:
             for h in hashes:
                 row = self._rows.get(h)
                 if row is None or not allowed(row.state, tgt):
                     raise InvalidTransition(h, None if row is None else row.state.value, tgt.value)
-            if len(set(hashes)) != len(hashes):
-                raise InvalidInput("duplicate ticket hash in one transition", name="ticket_hashes")
             for h in hashes:
                 row = self._rows[h]
                 submitted = tgt is TicketState.SUBMITTED
@@ -508,10 +520,7 @@ class SQLiteTicketStore:
         return self._select(where, args)
 
     def senders(self, states: Iterable[TicketState] | None = None) -> list[bytes]:
-        out: dict[bytes, None] = {}
-        for r in self.tickets(states=states):
-            out.setdefault(r.sender, None)
-        return list(out)
+        return _senders(self.tickets(states=states))
 
     def transition(
         self,
@@ -521,13 +530,7 @@ class SQLiteTicketStore:
         tx_id: bytes | None = None,
         error: str = "",
     ) -> None:
-        tgt = _check_target(target)
-        hashes = [check_bytes32("ticket_hash", h) for h in ticket_hashes]
-        if len(set(hashes)) != len(hashes):
-            raise InvalidInput("duplicate ticket hash in one transition", name="ticket_hashes")
-        tx = None if tx_id is None else check_bytes32("tx_id", tx_id)
-        if not isinstance(error, str):
-            raise InvalidType("error must be a str", name="error", value=error)
+        tgt, hashes, tx, error = _transition_args(ticket_hashes, target, tx_id, error)
         submitted = tgt is TicketState.SUBMITTED
         now = time.time_ns()
         with self._lock:
