@@ -68,7 +68,25 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         type=Fraction,
         help="ceiling on the orchestrator price, wei per unit (e.g. 1200/1)",
     )
+    serve.add_argument(
+        "--webhook-url", metavar="URL", help="auth webhook asked before each payment is signed"
+    )
+    serve.add_argument(
+        "--webhook-header",
+        action="append",
+        default=[],
+        metavar="'NAME: VALUE'",
+        help="header sent to the webhook (repeatable)",
+    )
     parser.set_defaults(handler=run)
+
+
+def parse_header(text: str) -> tuple[str, str]:
+    """``"Name: value"`` → ``("Name", "value")``."""
+    name, sep, value = text.partition(":")
+    if not sep or not name.strip():
+        raise InvalidInput(f"--webhook-header must look like 'Name: value', got {text!r}")
+    return name.strip(), value.strip()
 
 
 def read_secret_file(path: Path, what: str) -> str:
@@ -105,6 +123,7 @@ def run(args: argparse.Namespace) -> int:
         print("pm signer: needs the signer extra: pip install 'pm[signer]'", file=sys.stderr)
         return 2
     from ..signer import ChainFile, JsonRpcChain, RemoteSigner, SignerConfig
+    from ..signer.webhook import WebhookConfig
 
     key_hex = read_secret_file(args.key_file, "key file")
     try:
@@ -135,7 +154,12 @@ def run(args: argparse.Namespace) -> int:
             signer.address,
         )
     policy = SpendingPolicy(args.max_ticket_ev, args.max_total_ev, args.deposit_multiplier)
-    service = RemoteSigner(signer, chain, SignerConfig(policy=policy, max_price=args.max_price))
+    webhook = None
+    if args.webhook_url:
+        headers = dict(parse_header(h) for h in args.webhook_header)
+        webhook = WebhookConfig(args.webhook_url, headers)
+    config = SignerConfig(policy=policy, max_price=args.max_price, webhook=webhook)
+    service = RemoteSigner(signer, chain, config)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     print(
         f"pm signer: {to_checksum_address(signer.address)} on http://{args.host}:{args.port}",

@@ -61,7 +61,14 @@ async def _sign_orchestrator_info(request: web.Request) -> web.Response:
 async def _generate_live_payment(request: web.Request) -> web.Response:
     body = await request.read()
     signer = request.app[_SIGNER_KEY]
-    headers = dict(request.headers)
+    # The incoming headers go to the auth webhook, as in go-livepeer; pm's own bearer token is
+    # this server's credential, not the gateway's identity, so it is not passed on.
+    own_token = request.app[_TOKEN_KEY] is not None
+    headers = [
+        (k, v)
+        for k, v in request.headers.items()
+        if not (own_token and k.lower() == "authorization")
+    ]
     resp = await asyncio.to_thread(signer.generate_live_payment, body, headers)
     return _json(resp)
 

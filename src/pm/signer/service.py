@@ -17,7 +17,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, Protocol
@@ -39,6 +39,8 @@ from ..wire import (
     encode_segment_credentials,
 )
 from .state import RemotePaymentState, parse_rat, rat_string
+from .webhook import WebhookAnswer, WebhookConfig, WebhookFailure, canonical_header_key
+from .webhook import ask as ask_webhook
 
 log = logging.getLogger("pm.signer")
 
@@ -70,12 +72,14 @@ class SignerConfig:
     - ``policy``: the sender spending policy (defaults: go-livepeer's gateway flags);
     - ``max_price``: the configured ceiling in wei per unit (``-maxPricePerUnit/-pixelsPerUnit``),
       None for none;
-    - ``max_tickets``: tickets per request at most (go-livepeer: 100).
+    - ``max_tickets``: tickets per request at most (go-livepeer: 100);
+    - ``webhook``: the optional auth webhook (``-remoteSignerWebhookUrl/-Headers``, §2.12).
     """
 
     policy: SpendingPolicy = GO_LIVEPEER_POLICY
     max_price: Fraction | None = None
     max_tickets: int = MAX_TICKETS_PER_REQUEST
+    webhook: WebhookConfig | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -337,19 +341,27 @@ class RemoteSigner:
         )
 
     def generate_live_payment(
-        self, body: bytes, headers: Mapping[str, str] | None = None
+        self,
+        body: bytes,
+        headers: Mapping[str, str] | Iterable[tuple[str, str]] | None = None,
     ) -> SignerResponse:
-        """``POST /generate-live-payment`` (§2). Never raises for bad input: every refusal is a
-        response with Go's status and message."""
+        """``POST /generate-live-payment`` (§2). ``headers`` are the incoming request's (a
+        mapping or (name, value) pairs; they reach the auth webhook, and ``Signer-Auth-Id`` is
+        read). Never raises for bad input: every refusal is a response with Go's status and
+        message."""
+        pairs = headers.items() if isinstance(headers, Mapping) else headers or ()
+        incoming: dict[str, list[str]] = {}
+        for key, value in pairs:
+            incoming.setdefault(canonical_header_key(key), []).append(value)
         try:
-            return self._generate(body, {k.lower(): v for k, v in (headers or {}).items()})
+            return self._generate(body, incoming)
         except SignerRequestError as exc:
             if exc.status >= 500:
                 log.warning("generate-live-payment failed: %s", exc.message)
             return exc.response()
 
     # The steps below follow remote-signer.md §2.3 → §2.12 in order.
-    def _generate(self, body: bytes, headers: Mapping[str, str]) -> SignerResponse:
+    def _generate(self, body: bytes, headers: Mapping[str, list[str]]) -> SignerResponse:
         doc = _decode_json(body)
         if not isinstance(doc, dict):
             raise _type_error(doc, "RemotePaymentRequest", "server.RemotePaymentRequest")
@@ -449,16 +461,20 @@ class RemoteSigner:
         payment = encode_payment_header(Payment.from_batch(batch, expected_price=info.price_info))
         seg_creds = segment_credentials(self.signer, manifest_id, info.auth_token, capabilities)
 
-        auth_id = headers.get("signer-auth-id", "")  # §2.12 step 3 (no webhook in pm)
-        if auth_id and state.auth_id and auth_id != state.auth_id:
-            raise SignerRequestError(500, "remote signer auth ID changed")
-        new_state = state.evolve(
+        new_state = state.evolve(  # §2.12 step 1
             balance=existing + staged.new_credit - fee,
             last_update_ns=now,
             pm_session_id=session_id,
             sender_nonce=batch.nonces[-1],
-            auth_id=auth_id or state.auth_id,
         )
+        answer = self._ask_webhook(headers, new_state, orch_price, job_type, now)
+        if answer is not None:
+            new_state = new_state.evolve(auth_expiry=answer.expiry)
+        # §2.12 step 3: the webhook's auth_id, else the Signer-Auth-Id header, pinned in the state
+        auth_id = (answer.auth_id if answer else "") or (headers.get("Signer-Auth-Id") or [""])[0]
+        if auth_id and state.auth_id and auth_id != state.auth_id:
+            raise SignerRequestError(500, "remote signer auth ID changed")
+        new_state = new_state.evolve(auth_id=auth_id or state.auth_id)
         new_bytes = new_state.to_json()
         new_sig = self.signer.sign_message(new_bytes)
         return SignerResponse(
@@ -472,6 +488,40 @@ class RemoteSigner:
                 },
             },
         )
+
+    def _ask_webhook(
+        self,
+        headers: Mapping[str, list[str]],
+        state: RemotePaymentState,
+        orch_price: Fraction,
+        job_type: str,
+        now: int,
+    ) -> WebhookAnswer | None:
+        """§2.12 step 2; None when no webhook is configured or its last admission still holds."""
+        hook = self.config.webhook
+        if hook is None or (state.auth_expiry != 0 and now <= state.auth_expiry * _NS):
+            return None
+        try:
+            answer = ask_webhook(hook, headers, json.loads(state.to_json()))
+        except WebhookFailure as exc:
+            raise SignerRequestError(500, str(exc)) from exc
+        if answer.status != 200:
+            reason = answer.reason or f"signer auth rejected request with status {answer.status}"
+            raise SignerRequestError(answer.status, reason)
+        if answer.max_price is not None:
+            try:
+                ceiling = _parse_max_price(_Fields(answer.max_price, "maxPrice"), job_type)
+            except SignerRequestError as exc:
+                raise SignerRequestError(
+                    502, f"signer auth invalid maxPrice: {exc.message}"
+                ) from exc
+            if orch_price > ceiling:
+                raise SignerRequestError(
+                    481,
+                    f"orchestrator price {format_rat(orch_price, 3)} exceeds auth webhook maxPrice "
+                    f"ceiling {format_rat(ceiling, 3)}",
+                )
+        return answer
 
     def _orchestrator(self, data: bytes) -> tuple[OrchestratorInfo, PriceInfo]:
         if not data:
