@@ -50,6 +50,12 @@ from pm.wire import (
 M = 2**256 - 1
 
 
+def _JsonFloatLike(text: str) -> Any:
+    from pm.signer.service import _JsonFloat
+
+    return _JsonFloat(text)
+
+
 def call(signer: Any, info: Any, **fields: Any) -> Any:
     return signer.generate_live_payment(request_body(info, **fields), fields.pop("_headers", None))
 
@@ -666,3 +672,49 @@ def test_deep_nesting_is_refused_before_parsing() -> None:
     # brackets inside strings do not count as nesting
     stringy = json.dumps({"app": "[" * 1000, "type": "live"}).encode()
     assert message(signer.generate_live_payment(stringy)) == "missing orchestrator"
+
+
+@pytest.mark.parametrize(
+    ("doc", "job_type", "result"),
+    [
+        (
+            {"price": _JsonFloatLike("101.2"), "currency": "wei", "unit": "seconds"},
+            "live",
+            Fraction(506, 5),
+        ),
+        ({"price": 7, "currency": "wei", "unit": "720p-pixel-seconds"}, "lv2v", Fraction(7)),
+        ({"price": 3, "currency": "wei", "unit": "fixed"}, "fixed", Fraction(3)),
+        (
+            {"price": "wat", "currency": "wei", "unit": "fixed"},
+            "fixed",
+            "maxPrice.price must be a positive decimal",
+        ),
+        (
+            {"price": -1, "currency": "wei", "unit": "fixed"},
+            "fixed",
+            "maxPrice.price must be a positive decimal",
+        ),
+        ({"price": 3, "unit": "fixed"}, "fixed", "maxPrice.currency must be wei"),
+    ],
+)
+def test_parse_remote_payment_max_price(doc: dict[str, Any], job_type: str, result: Any) -> None:
+    """go-livepeer's TestParseRemotePaymentMaxPrice."""
+    from pm.signer.service import SignerRequestError, _Fields, _parse_max_price
+
+    if isinstance(result, Fraction):
+        assert _parse_max_price(_Fields(doc, "maxPrice"), job_type) == result
+    else:
+        with pytest.raises(SignerRequestError, match=result):
+            _parse_max_price(_Fields(doc, "maxPrice"), job_type)
+
+
+def test_http_sign_orchestrator_info_with_a_bearer_token() -> None:
+    server = LoopbackServer(make_signer(FakeClock()), auth_token="t0ken")
+    try:
+        reply = server.post("/sign-orchestrator-info", b"{}", {"Authorization": "Bearer t0ken"})
+        assert reply.status == 200 and reply.headers["Content-Type"].startswith("application/json")
+        assert reply.body["address"] == to_checksum_address(GATEWAY.address)
+        sig = bytes.fromhex(reply.body["signature"].removeprefix("0x"))
+        assert recover_address(keccak256(reply.body["address"].encode()), sig) == GATEWAY.address
+    finally:
+        server.close()
