@@ -7,6 +7,13 @@ The request logic (:class:`RemoteSigner`) needs only the core library; the HTTP 
 from __future__ import annotations
 
 from .chainview import ChainFile, ChainSnapshot, JsonRpcChain
+from .client import (
+    PaymentCredentials,
+    PaymentSession,
+    RemoteSignerError,
+    SkipPaymentCycle,
+    orchestrator_info_signature,
+)
 from .service import (
     RemoteSigner,
     SignerConfig,
@@ -15,16 +22,23 @@ from .service import (
     segment_credentials,
 )
 from .state import RemotePaymentState, parse_rat, rat_string
+from .webhook import WebhookConfig
 
 __all__ = [
     "ChainFile",
     "ChainSnapshot",
     "JsonRpcChain",
+    "PaymentCredentials",
+    "PaymentSession",
     "RemotePaymentState",
     "RemoteSigner",
+    "RemoteSignerError",
     "SignerConfig",
     "SignerRequestError",
     "SignerResponse",
+    "SkipPaymentCycle",
+    "WebhookConfig",
+    "orchestrator_info_signature",
     "parse_rat",
     "rat_string",
     "segment_credentials",
