@@ -460,6 +460,16 @@ def test_protobuf_go_decoding_rules() -> None:
     assert parse_capabilities(b"\x08" + b"\xff" * 9 + b"\x01").bitstring == (2**64 - 1,)
 
 
+def test_parsed_capabilities_are_accepted() -> None:
+    prices = CapabilityPrices.from_mapping({35: {"m": 200}})
+    data = encode([(35, ["m"])])
+    parsed = parse_capabilities(data)
+    assert configured_max_price(Fraction(500), prices, parsed) == 200
+    assert configured_max_price(Fraction(500), prices, NetCapabilities()) == 500
+    assert configured_max_price(Fraction(500), prices, bytearray(data)) == 200
+    assert configured_max_price(Fraction(500), prices, memoryview(data)) == 200
+
+
 def test_price_follows_constraints_not_bitstring() -> None:
     prices = CapabilityPrices.from_mapping({35: {"m": 200}})
     only_bits = encode(None, bitstring=(1 << 35,))

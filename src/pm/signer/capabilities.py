@@ -611,7 +611,7 @@ def _reject_constant(name: str) -> Fraction:
 def configured_max_price(
     global_max: Fraction | None,
     prices: CapabilityPrices | None,
-    capabilities: bytes | bytearray | memoryview,
+    capabilities: bytes | bytearray | memoryview | NetCapabilities,
 ) -> Fraction | None:
     """The "configured" ceiling of §2.9 for one request, in wei per unit, or None for none.
 
@@ -622,6 +622,8 @@ def configured_max_price(
     falls back to the global one. The bitstring does not matter, only the constraints.
     An entry for the pipeline "unused" with model "default" replaces the global max, as it does
     in go-livepeer (both live in the same table under Capability_Unused).
+    ``capabilities`` is the request's raw bytes (b"" when absent) or, to decode only once,
+    what :func:`parse_capabilities` returned for them at §2.4.
     Malformed ``capabilities`` raise :class:`ProtobufDecodeError` (the signer's 400).
     """
     if global_max is not None and not isinstance(global_max, Fraction):
@@ -635,11 +637,14 @@ def configured_max_price(
         override = prices._table.get(UNUSED, {}).get(_DEFAULT_MODEL)
         if override is not None:
             base = override
-    if not isinstance(capabilities, (bytes, bytearray, memoryview)):
+    if isinstance(capabilities, NetCapabilities):
+        caps = capabilities
+    elif not isinstance(capabilities, (bytes, bytearray, memoryview)):
         raise InvalidType("capabilities must be bytes", name="capabilities", value=capabilities)
-    if len(capabilities) == 0:
+    elif len(capabilities) == 0:
         return base
-    caps = parse_capabilities(capabilities)
+    else:
+        caps = parse_capabilities(capabilities)
     if prices is None:
         return base
     total = Fraction(0)
