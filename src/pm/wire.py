@@ -528,12 +528,6 @@ def encode_payment_result(info: OrchestratorInfo) -> bytes:
     return _serialize(msg)
 
 
-def check_capabilities(data: bytes | bytearray | memoryview) -> None:
-    """Raise :class:`~pm.errors.ProtobufDecodeError` unless ``data`` is well-formed protobuf
-    (go-livepeer unmarshals it into ``net.Capabilities``; pm keeps it opaque)."""
-    _parse(pb.Capabilities, data)
-
-
 def encode_segment_credentials(
     manifest_id: bytes, sig: bytes, auth_token: AuthToken | None, capabilities: bytes = b""
 ) -> bytes:
@@ -653,7 +647,7 @@ def _info_from(msg: pb.OrchestratorInfo) -> OrchestratorInfo:
     )
 
 
-_M = TypeVar("_M", pb.Payment, pb.OrchestratorInfo, pb.PaymentResult, pb.Ticket, pb.Capabilities)
+_M = TypeVar("_M", pb.Payment, pb.OrchestratorInfo, pb.PaymentResult, pb.Ticket)
 
 
 def _parse(cls: type[_M], data: object) -> _M:

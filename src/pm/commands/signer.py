@@ -69,6 +69,14 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         help="ceiling on the orchestrator price, wei per unit (e.g. 1200/1)",
     )
     serve.add_argument(
+        "--max-price-per-capability",
+        type=Path,
+        metavar="FILE",
+        help="go-livepeer -maxPricePerCapability JSON: "
+        '{"capabilities_prices": [{"pipeline": "live-video-to-video", "model_id": "...", '
+        '"price_per_unit": 200, "pixels_per_unit": 1, "currency": "wei"}]}',
+    )
+    serve.add_argument(
         "--webhook-url", metavar="URL", help="auth webhook asked before each payment is signed"
     )
     serve.add_argument(
@@ -123,6 +131,7 @@ def run(args: argparse.Namespace) -> int:
         print("pm signer: needs the signer extra: pip install 'pm[signer]'", file=sys.stderr)
         return 2
     from ..signer import ChainFile, JsonRpcChain, RemoteSigner, SignerConfig
+    from ..signer.capabilities import CapabilityPrices
     from ..signer.webhook import WebhookConfig
 
     key_hex = read_secret_file(args.key_file, "key file")
@@ -158,7 +167,17 @@ def run(args: argparse.Namespace) -> int:
     if args.webhook_url:
         headers = dict(parse_header(h) for h in args.webhook_header)
         webhook = WebhookConfig(args.webhook_url, headers)
-    config = SignerConfig(policy=policy, max_price=args.max_price, webhook=webhook)
+    capability_prices = None
+    if args.max_price_per_capability is not None:
+        capability_prices = CapabilityPrices.from_file(
+            args.max_price_per_capability, max_price_per_unit=args.max_price
+        )
+    config = SignerConfig(
+        policy=policy,
+        max_price=args.max_price,
+        webhook=webhook,
+        capability_prices=capability_prices,
+    )
     service = RemoteSigner(signer, chain, config)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     print(

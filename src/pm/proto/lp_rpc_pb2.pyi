@@ -108,10 +108,6 @@ class OrchestratorRequest(_message.Message):
     ignoreCapacityCheck: bool
     def __init__(self, address: _Optional[bytes] = ..., sig: _Optional[bytes] = ..., ignoreCapacityCheck: _Optional[bool] = ...) -> None: ...
 
-class Capabilities(_message.Message):
-    __slots__ = ()
-    def __init__(self) -> None: ...
-
 class SegData(_message.Message):
     __slots__ = ("manifestId", "seq", "hash", "profiles", "sig", "duration", "capabilities", "auth_token")
     MANIFESTID_FIELD_NUMBER: _ClassVar[int]

@@ -6,6 +6,12 @@ The request logic (:class:`RemoteSigner`) needs only the core library; the HTTP 
 
 from __future__ import annotations
 
+from .capabilities import (
+    CapabilityPrices,
+    NetCapabilities,
+    configured_max_price,
+    parse_capabilities,
+)
 from .chainview import ChainFile, ChainSnapshot, JsonRpcChain
 from .client import (
     PaymentCredentials,
@@ -25,9 +31,11 @@ from .state import RemotePaymentState, parse_rat, rat_string
 from .webhook import WebhookConfig
 
 __all__ = [
+    "CapabilityPrices",
     "ChainFile",
     "ChainSnapshot",
     "JsonRpcChain",
+    "NetCapabilities",
     "PaymentCredentials",
     "PaymentSession",
     "RemotePaymentState",
@@ -38,7 +46,9 @@ __all__ = [
     "SignerResponse",
     "SkipPaymentCycle",
     "WebhookConfig",
+    "configured_max_price",
     "orchestrator_info_signature",
+    "parse_capabilities",
     "parse_rat",
     "rat_string",
     "segment_credentials",

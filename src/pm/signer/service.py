@@ -33,10 +33,15 @@ from ..wire import (
     OrchestratorInfo,
     Payment,
     PriceInfo,
-    check_capabilities,
     decode_orchestrator_info,
     encode_payment_header,
     encode_segment_credentials,
+)
+from .capabilities import (
+    CapabilityPrices,
+    NetCapabilities,
+    configured_max_price,
+    parse_capabilities,
 )
 from .state import RemotePaymentState, parse_rat, rat_string
 from .webhook import WebhookAnswer, WebhookConfig, WebhookFailure, canonical_header_key
@@ -73,13 +78,16 @@ class SignerConfig:
     - ``max_price``: the configured ceiling in wei per unit (``-maxPricePerUnit/-pixelsPerUnit``),
       None for none;
     - ``max_tickets``: tickets per request at most (go-livepeer: 100);
-    - ``webhook``: the optional auth webhook (``-remoteSignerWebhookUrl/-Headers``, §2.12).
+    - ``webhook``: the optional auth webhook (``-remoteSignerWebhookUrl/-Headers``, §2.12);
+    - ``capability_prices``: per-capability/model ceilings (``-maxPricePerCapability``); when a
+      request's capabilities name priced models, their sum replaces ``max_price``.
     """
 
     policy: SpendingPolicy = GO_LIVEPEER_POLICY
     max_price: Fraction | None = None
     max_tickets: int = MAX_TICKETS_PER_REQUEST
     webhook: WebhookConfig | None = None
+    capability_prices: CapabilityPrices | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -397,9 +405,10 @@ class RemoteSigner:
             if has_state:
                 raise _bad("missing manifestID")
             manifest_id = self.random_bytes(4).hex()  # for this call only, not stored
+        parsed_caps: NetCapabilities | bytes = b""
         if capabilities:
             try:
-                check_capabilities(capabilities)
+                parsed_caps = parse_capabilities(capabilities)
             except PMError as exc:
                 raise _bad(f"proto: cannot parse invalid wire-format data ({exc})") from exc
 
@@ -414,8 +423,12 @@ class RemoteSigner:
 
         orch_price = Fraction(price_info.price_per_unit, price_info.pixels_per_unit)  # §2.9
         ceilings: list[tuple[str, Fraction]] = []
-        if self.config.max_price is not None:
-            ceilings.append(("configured max price", self.config.max_price))
+        # the global ceiling, or the per-capability/model maxima the capabilities name
+        configured = configured_max_price(
+            self.config.max_price, self.config.capability_prices, parsed_caps
+        )
+        if configured is not None:
+            ceilings.append(("configured max price", configured))
         if max_price_doc is not None:
             ceilings.append(("request maxPrice", _parse_max_price(max_price_doc, job_type)))
         if has_state and (state.initial_price_per_unit <= 0 or state.initial_pixels_per_unit <= 0):
