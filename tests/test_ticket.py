@@ -243,6 +243,8 @@ def test_other_constructors_reject_bad_input() -> None:
         validate_batch(_template(), [1], [bytes(65)], 2**256)
     with pytest.raises(InvalidInput):
         is_winning(b"", -1, 0)
+    with pytest.raises(InvalidType):
+        validate_batch(_template(), [1, True], [bytes(65)] * 2, None)
 
 
 @given(st.lists(st.binary(max_size=70), min_size=1, max_size=8), u256 | st.none())

@@ -103,6 +103,8 @@ def nonce_array(nonces: Sequence[int] | array[int]) -> array[int]:
             nonces = list(nonces)
         except TypeError as exc:
             raise InvalidType(f"sender nonces must be ints: {exc}", name="sender_nonce") from exc
+    if any(n is True or n is False for n in nonces):  # array("I") would take them as 1 and 0
+        raise InvalidType("sender nonces must be ints, not bools", name="sender_nonce")
     try:
         return array("I", nonces)
     except OverflowError as exc:
