@@ -148,22 +148,25 @@ def markdown_table(report: BenchReport) -> str:
         "| hand/pm | targets | result | figures |"
     )
     lines = [header, "|" + "---|" * 11]
-    for row in report.rows:
-        cells = [
-            row.name,
-            _us(row.pm_us),
-            _us(row.floor_us),
-            _us(row.eth_account_us),
-            _us(row.handmade_us),
-            _x(row.ratio_floor),
-            _x(row.ratio_eth_account),
-            _x(row.ratio_handmade),
-            _targets(row),
-            _status(row),
-            _figures(row),
-        ]
-        lines.append("| " + " | ".join(cells) + " |")
+    lines += ["| " + " | ".join(_cells(row)) + " |" for row in report.rows]
     return "\n".join(lines)
+
+
+def _cells(row: Row, status: str | None = None) -> list[str]:
+    """One table row: name, the four times, the three ratios, targets, result, figures."""
+    return [
+        row.name,
+        _us(row.pm_us),
+        _us(row.floor_us),
+        _us(row.eth_account_us),
+        _us(row.handmade_us),
+        _x(row.ratio_floor),
+        _x(row.ratio_eth_account),
+        _x(row.ratio_handmade),
+        _targets(row),
+        _status(row) if status is None else status,
+        _figures(row),
+    ]
 
 
 def _print_table(report: BenchReport) -> None:
@@ -190,19 +193,7 @@ def _print_table(report: BenchReport) -> None:
     for row in report.rows:
         status = _status(row)
         style = {"MET": "green", "MISSED": "bold red", "info": "dim"}[status]
-        table.add_row(
-            row.name,
-            _us(row.pm_us),
-            _us(row.floor_us),
-            _us(row.eth_account_us),
-            _us(row.handmade_us),
-            _x(row.ratio_floor),
-            _x(row.ratio_eth_account),
-            _x(row.ratio_handmade),
-            _targets(row),
-            f"[{style}]{status}[/]",
-            _figures(row),
-        )
+        table.add_row(*_cells(row, f"[{style}]{status}[/]"))
     console = Console(width=max(160, Console().width))
     console.print(table)
     for row in report.rows:
