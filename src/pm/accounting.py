@@ -194,14 +194,7 @@ class Balances:
 
     def debit(self, addr: bytes, manifest_id: str, amount: Amount) -> None:
         """Subtracts `amount` wei from the balance (which may go negative)."""
-        key = _key(addr, manifest_id)
-        value = _rat("amount", amount)
-        now = self._clock()
-        with self._lock:
-            self._maybe_sweep(now)
-            entry = self._entry(key, now)
-            entry.amount -= value
-            entry.last_update = now
+        self.credit(addr, manifest_id, -_rat("amount", amount))
 
     def reserve(self, addr: bytes, manifest_id: str) -> Fraction:
         """Zeroes the balance and returns what it held (go-livepeer's Reserve; no TTL refresh)."""

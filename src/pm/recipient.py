@@ -615,19 +615,11 @@ class Recipient:
         if cap > 0 and cap < fv:
             fv = cap
         avg_tx_cost = cfg.redeem_gas * cfg.avg_gas_price
-        if fv < ev:
+        # §5.2 steps 3.7 and 3.8: the same message, two causes (kept apart in `reason`)
+        reason = "ev" if fv < ev else "tx_cost" if fv < tx_cost and fv < avg_tx_cost else ""
+        if reason:
             raise InsufficientSenderReserve(
-                reason="ev",
-                face_value=fv,
-                ev=ev,
-                tx_cost=tx_cost,
-                avg_tx_cost=avg_tx_cost,
-                max_float=max_float,
-                max_face_value=cap,
-            )
-        if fv < tx_cost and fv < avg_tx_cost:
-            raise InsufficientSenderReserve(
-                reason="tx_cost",
+                reason=reason,
                 face_value=fv,
                 ev=ev,
                 tx_cost=tx_cost,
